@@ -1,0 +1,237 @@
+"""Parameter files: one YAML per survey and year (`params/<year>/<survey>.yaml`).
+
+They say which exports make up a survey-year, how many people were invited, and the
+report options. Validated on load; every message names the file and the key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .codebook import available_surveys
+from .errors import AgiiError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PARAMS_DIR = REPO_ROOT / "params"
+
+_KEYS = {
+    "survey", "year", "inputs", "invited", "invited_source", "invited_by",
+    "previous", "period", "suppression_threshold", "quotes", "max_quotes",
+    "unknown_labels", "contact", "demo", "note",
+}
+_INPUT_KEYS = {"file", "sheet", "values", "collector", "language"}
+_PREVIOUS_KEYS = {"year", "pct_satisfied", "nps", "scale", "source"}
+
+
+@dataclass(frozen=True)
+class InputFile:
+    file: Path
+    sheet: str | None = None
+    values: str = "text"  # text | numeric ("numerical value" export)
+    collector: str | None = None  # label for the collector(s) in this file
+    language: str | None = None  # language edition, when the file does not say
+
+
+@dataclass(frozen=True)
+class Previous:
+    """Published figures of the previous year, used when its raw data is not available."""
+
+    year: int
+    pct_satisfied: float | None
+    nps: float | None
+    scale: str | None
+    source: str
+
+
+@dataclass(frozen=True)
+class Params:
+    survey: str
+    year: int
+    inputs: tuple[InputFile, ...]
+    invited: int | None
+    path: Path
+    invited_source: str = ""
+    invited_by: dict[str, int] = field(default_factory=dict)
+    previous: Previous | None = None
+    period: tuple[dt.date, dt.date] | None = None
+    suppression_threshold: int = 10
+    quotes: bool = False
+    max_quotes: int = 5
+    unknown_labels: str = "error"
+    contact: str = "Dienst Data en Kwaliteit, Agentschap Integratie en Inburgering"
+    demo: bool = False
+    note: str = ""
+
+    @property
+    def report_period(self) -> tuple[dt.date, dt.date]:
+        """Responses count for the year of their End Date unless a period is given."""
+        return self.period or (dt.date(self.year, 1, 1), dt.date(self.year, 12, 31))
+
+    def to_dict(self) -> dict:
+        return {
+            "survey": self.survey,
+            "year": self.year,
+            "inputs": [
+                {"file": _rel(i.file), "sheet": i.sheet, "values": i.values,
+                 "collector": i.collector, "language": i.language}
+                for i in self.inputs
+            ],
+            "invited": self.invited,
+            "invited_source": self.invited_source,
+            "invited_by": dict(self.invited_by),
+            "previous": None if self.previous is None else vars(self.previous).copy(),
+            "period": None if self.period is None else [d.isoformat() for d in self.period],
+            "suppression_threshold": self.suppression_threshold,
+            "quotes": self.quotes,
+            "max_quotes": self.max_quotes,
+            "unknown_labels": self.unknown_labels,
+            "demo": self.demo,
+            "params_file": _rel(self.path),
+        }
+
+
+def _rel(path: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def _fail(path: Path, key: str, problem: str, expected: str | None = None):
+    raise AgiiError(f"{key}: {problem}", file=_rel(path), expected=expected)
+
+
+def _int(path, key, value, minimum=0):
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        _fail(path, key, f"{value!r} is not a whole number >= {minimum}")
+    return value
+
+
+def load_params(path: str | Path, check_files: bool = True) -> Params:
+    """Load and validate one parameter file. Relative input paths are relative to the repository root."""
+    path = Path(path)
+    if not path.exists():
+        raise AgiiError("parameter file not found", file=_rel(path))
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise AgiiError("not UTF-8 text", file=_rel(path), expected="a UTF-8 YAML file") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise AgiiError(f"invalid YAML{where}: {getattr(exc, 'problem', exc)}", file=_rel(path)) from None
+    if not isinstance(data, dict):
+        raise AgiiError("a parameter file must be a mapping of keys to values", file=_rel(path))
+    unknown = sorted(set(data) - _KEYS)
+    if unknown:
+        _fail(path, unknown[0], "unknown key", f"one of {', '.join(sorted(_KEYS))}")
+    for key in ("survey", "year", "inputs"):
+        if key not in data:
+            _fail(path, key, "missing")
+    survey = data["survey"]
+    if survey not in available_surveys():
+        _fail(path, "survey", f"unknown survey {survey!r}", f"one of {', '.join(available_surveys())}")
+    year = _int(path, "year", data["year"], 1990)
+    raw_inputs = data["inputs"]
+    if not isinstance(raw_inputs, list) or not raw_inputs:
+        _fail(path, "inputs", "must be a non-empty list of export files")
+    inputs = []
+    for i, entry in enumerate(raw_inputs):
+        key = f"inputs[{i}]"
+        if isinstance(entry, str):
+            entry = {"file": entry}
+        if not isinstance(entry, dict) or "file" not in entry:
+            _fail(path, key, "needs a file", "{file: data/raw/...}")
+        bad = sorted(set(entry) - _INPUT_KEYS)
+        if bad:
+            _fail(path, f"{key}.{bad[0]}", "unknown key", f"one of {', '.join(sorted(_INPUT_KEYS))}")
+        file = Path(entry["file"])
+        if not file.is_absolute():
+            file = REPO_ROOT / file
+        if check_files and not file.exists():
+            _fail(path, f"{key}.file", f"export not found: {_rel(file)}", "an existing XLSX or CSV export")
+        values = entry.get("values", "text")
+        if values not in ("text", "numeric"):
+            _fail(path, f"{key}.values", f"{values!r}", "text or numeric")
+        inputs.append(InputFile(file, entry.get("sheet"), values, entry.get("collector"), entry.get("language")))
+    invited = data.get("invited")
+    if invited is not None:
+        invited = _int(path, "invited", invited, 1)
+    invited_by = {}
+    for name, count in (data.get("invited_by") or {}).items():
+        invited_by[str(name)] = _int(path, f"invited_by.{name}", count, 1)
+    previous = None
+    if data.get("previous") is not None:
+        prev = data["previous"]
+        if not isinstance(prev, dict):
+            _fail(path, "previous", "must be a mapping")
+        bad = sorted(set(prev) - _PREVIOUS_KEYS)
+        if bad:
+            _fail(path, f"previous.{bad[0]}", "unknown key", f"one of {', '.join(sorted(_PREVIOUS_KEYS))}")
+        if not prev.get("source"):
+            _fail(path, "previous.source", "missing: say where the published figure comes from")
+        for k in ("pct_satisfied", "nps"):
+            v = prev.get(k)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
+                _fail(path, f"previous.{k}", f"{v!r} is not a number")
+        previous = Previous(
+            _int(path, "previous.year", prev.get("year", year - 1), 1990),
+            prev.get("pct_satisfied"), prev.get("nps"), prev.get("scale"), str(prev["source"]),
+        )
+    period = None
+    if data.get("period") is not None:
+        p = data["period"]
+        try:
+            start, end = (p["start"], p["end"]) if isinstance(p, dict) else p
+            start = start if isinstance(start, dt.date) else dt.date.fromisoformat(str(start))
+            end = end if isinstance(end, dt.date) else dt.date.fromisoformat(str(end))
+        except (TypeError, ValueError, KeyError):
+            _fail(path, "period", f"{p!r}", "{start: YYYY-MM-DD, end: YYYY-MM-DD}")
+        if end < start:
+            _fail(path, "period", "ends before it starts")
+        period = (start, end)
+    threshold = _int(path, "suppression_threshold", data.get("suppression_threshold", 10), 1)
+    quotes = data.get("quotes", False)
+    if not isinstance(quotes, bool):
+        _fail(path, "quotes", f"{quotes!r}", "true or false")
+    unknown_labels = data.get("unknown_labels", "error")
+    if unknown_labels not in ("error", "missing"):
+        _fail(path, "unknown_labels", f"{unknown_labels!r}", "error or missing")
+    return Params(
+        survey=survey,
+        year=year,
+        inputs=tuple(inputs),
+        invited=invited,
+        path=path,
+        invited_source=str(data.get("invited_source") or ""),
+        invited_by=invited_by,
+        previous=previous,
+        period=period,
+        suppression_threshold=threshold,
+        quotes=quotes,
+        max_quotes=_int(path, "max_quotes", data.get("max_quotes", 5), 0),
+        unknown_labels=unknown_labels,
+        contact=str(data.get("contact") or Params.contact),
+        demo=bool(data.get("demo", False)),
+        note=str(data.get("note") or ""),
+    )
+
+
+def params_path(survey: str, year: int, directory: Path | None = None) -> Path:
+    return Path(directory or PARAMS_DIR) / str(year) / f"{survey}.yaml"
+
+
+def find_params(year: int | None = None, survey: str | None = None, directory: Path | None = None) -> list[Path]:
+    """Parameter files under params/, in a stable order (year, survey)."""
+    root = Path(directory or PARAMS_DIR)
+    years = [root / str(year)] if year else sorted(p for p in root.iterdir() if p.is_dir() and p.name.isdigit())
+    out = []
+    for ydir in years:
+        for f in sorted(ydir.glob("*.yaml")):
+            if survey is None or f.stem == survey:
+                out.append(f)
+    return out
