@@ -1,0 +1,674 @@
+"""Read one SurveyMonkey "All individual responses" export (XLSX or CSV) into a RawExport.
+
+The reader only knows the export format, not the questionnaire: it merges the two
+header rows into column keys, recognises the metadata columns (English or Dutch
+account), parses the dates, keeps respondent ids as strings and drops the private
+columns (IP address, e-mail, names, custom data, unknown metadata) on read. Meaning
+is attached later by harmonise.py with a codebook. Every problem is an AgiiError
+that names file, sheet, column and row.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import html
+import io
+import re
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import python_calamine
+
+from .errors import AgiiError, column_letter
+
+__all__ = ["ExportColumn", "RawExport", "read_export", "read_exports"]
+
+
+@dataclass(frozen=True)
+class ExportColumn:
+    """One question column. `position` is 0-based, so `letter == column_letter(position)`."""
+
+    position: int
+    letter: str
+    question: str
+    sub: str
+    key: str
+
+
+@dataclass
+class RawExport:
+    """One export as read: metadata, answers as text, and where everything came from."""
+
+    path: Path
+    sheet: str | None
+    encoding: str | None
+    meta: pd.DataFrame
+    answers: pd.DataFrame
+    columns: list[ExportColumn]
+    dropped: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- names
+
+def _norm(name: object) -> str:
+    """Comparison form of a header: lower case without spaces, hyphens, underscores."""
+    return re.sub(r"[\s\-_]+", "", str(name)).lower() if name is not None else ""
+
+
+# Kept metadata columns; `language` is matched exactly (see _meta_role).
+_META_ROLES = {
+    "respondentid": "respondent_id",
+    "collectorid": "collector_id",
+    "verzamelaarid": "collector_id",
+    "startdate": "start",
+    "begindatum": "start",
+    "enddate": "end",
+    "einddatum": "end",
+}
+# Private by name; any other unrecognised metadata column is dropped as well.
+_PRIVATE = re.compile(
+    r"^(ipaddress|ipadres|emailaddress|emailadres|e?mail|firstname|voornaam|lastname|"
+    r"achternaam|customdata\d*|aangepastegegevens\d*)$"
+)
+# Row-2 labels that give away swapped header rows when they show up in row 1.
+_SUB_LABELS = {"response", "openendedresponse", "other(pleasespecify)", "antwoord", "openantwoord"}
+
+_RESPONDENT_HEADERS = "'Respondent ID' (or RespondentID, Respondent-ID)"
+_DATE_EXPECTED = (
+    "a date like 07/31/2023 04:21:36 PM (SurveyMonkey), 8/22/22 15:44 (re-saved in Excel) "
+    "or a date cell in XLSX"
+)
+# Tried in order on the text cells that are still unparsed (vectorised per format).
+_DATE_FORMATS = (
+    "%m/%d/%Y %I:%M:%S %p",  # SurveyMonkey
+    "%m/%d/%y %H:%M",  # re-saved by Excel with US settings
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%y %H:%M:%S",
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%y %I:%M:%S %p",
+    "%m/%d/%y %I:%M %p",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d",
+    "%m/%d/%Y",
+    "%m/%d/%y",
+)
+_EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+_SERIAL_MAX = (pd.Timestamp("2200-01-01") - _EXCEL_EPOCH).days  # beyond: not a date
+_E_NOTATION = re.compile(r"^[0-9](?:[.,][0-9]+)?[eE]\+?[0-9]+$")
+_INT_FLOAT_TEXT = re.compile(r"^([0-9]+)\.0+$")
+_NUMBER_TEXT = re.compile(r"^[0-9]+(?:[.,][0-9]+)?$")
+_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
+
+
+def _meta_role(name: str) -> str | None:
+    """Role of a kept metadata column, or None when it is to be dropped."""
+    if name in ("language", "Language"):
+        return "language"
+    return _META_ROLES.get(_norm(name))
+
+
+def _clean_header(value: object) -> str:
+    """Header text without HTML tags, entities or runs of whitespace."""
+    text = _text(value)
+    if text is None:
+        return ""
+    text = html.unescape(_TAG.sub(" ", text))
+    return " ".join(text.split())
+
+
+def _short(value: object, limit: int = 60) -> str:
+    text = " ".join(str(value).split())
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
+# --------------------------------------------------------------------------- cells
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip()) or (
+        isinstance(value, float) and value != value
+    )
+
+
+def _text(value: object) -> str | None:
+    """A cell as stripped text; numbers from XLSX as written ('3', not '3.0')."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        if value != value:
+            return None
+        if value.is_integer() and abs(value) < 2**53:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(" ")
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    return str(value).strip() or None
+
+
+class _Where:
+    """File and sheet of the export being read, to build located errors."""
+
+    def __init__(self, path: Path, sheet: str | None = None):
+        self.path = path
+        self.sheet = sheet
+
+    def error(self, problem: str, *, column: str | None = None, row: int | None = None,
+              expected: str | None = None) -> AgiiError:
+        return AgiiError(problem, file=self.path, sheet=self.sheet, column=column, row=row,
+                         expected=expected)
+
+
+def _col(index: int, name: str | None = None) -> str:
+    """Column label for messages: letter plus header name."""
+    letter = column_letter(index)
+    return f"{letter} {_short(name)}" if name else letter
+
+
+# --------------------------------------------------------------------------- CSV
+
+def _detect_separator(text: str) -> str:
+    """The character right after the first header cell (`Respondent ID,` or `;`)."""
+    i = 0
+    if text.startswith('"'):
+        i = 1
+        while i < len(text):
+            if text[i] == '"':
+                if text[i + 1 : i + 2] == '"':
+                    i += 2
+                    continue
+                i += 1
+                break
+            i += 1
+    while i < len(text) and text[i] not in ",;\t\r\n":
+        i += 1
+    return text[i] if i < len(text) and text[i] in ",;\t" else ","
+
+
+def _record_of_line(body: bytes, sep: str, line: int) -> int:
+    """1-based record (spreadsheet row) holding physical line `line`; differs from the
+    line number only after quoted multi-line cells."""
+    text = body.decode("latin-1")  # byte-preserving: quotes and separators stay put
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    try:
+        for record, _ in enumerate(reader, 1):
+            if reader.line_num >= line:
+                return record
+    except csv.Error:
+        pass
+    return line
+
+
+def _decode(raw: bytes, where: _Where) -> tuple[str, str]:
+    """Text and encoding name: UTF-8 (BOM or not), UTF-16 with BOM, else cp1252."""
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return raw.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError as exc:
+            raise where.error(
+                f"starts with a UTF-16 byte-order mark but is not valid UTF-16 ({exc.reason})"
+            ) from exc
+    bom = raw.startswith(codecs.BOM_UTF8)
+    body = raw[len(codecs.BOM_UTF8):] if bom else raw
+    if b"\x00" in body:
+        raise where.error("is neither a CSV text file nor an XLSX workbook (it holds binary data)",
+                          expected="an XLSX or CSV export from SurveyMonkey")
+    try:
+        return body.decode("utf-8"), "utf-8-sig" if bom else "utf-8"
+    except UnicodeDecodeError:
+        pass
+    # Not UTF-8 as a whole: the first line with non-ASCII bytes sets the encoding, and a
+    # later line in the other one means the file was pasted together from two sources.
+    first_kind, first_line = ("UTF-8", 1) if bom else (None, None)
+    for number, line in enumerate(body.splitlines(), 1):
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+            kind = "UTF-8"
+        except UnicodeDecodeError:
+            kind = "cp1252"
+        if first_kind is None:
+            first_kind, first_line = kind, number
+        elif kind != first_kind:
+            sep = _detect_separator(body.decode("latin-1"))
+            row = _record_of_line(body, sep, number)
+            first_row = _record_of_line(body, sep, first_line) if first_line > 1 else 1
+            start = "starts with a UTF-8 byte-order mark" if bom and first_row == 1 else (
+                f"has {first_kind} text in row {first_row}")
+            raise where.error(
+                f"mixes text encodings: it {start} but row {row} is {kind} "
+                f"(not valid {first_kind})",
+                row=row,
+                expected="one encoding for the whole file; re-export it from SurveyMonkey",
+            )
+    try:
+        return body.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError as exc:
+        line = body.count(b"\n", 0, exc.start) + 1
+        row = _record_of_line(body, _detect_separator(body.decode("latin-1")), line)
+        raise where.error(
+            f"byte 0x{body[exc.start]:02X} is neither UTF-8 nor cp1252 text", row=row,
+            expected="a CSV in UTF-8 or cp1252 (Windows) encoding",
+        ) from exc
+
+
+def _read_csv(raw: bytes, where: _Where) -> tuple[list[list], str]:
+    text, encoding = _decode(raw, where)
+    sep = _detect_separator(text)
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=sep))
+    except csv.Error as exc:
+        raise where.error(f"cannot be read as CSV ({exc})") from exc
+    return rows, encoding
+
+
+# --------------------------------------------------------------------------- XLSX
+
+_DAMAGED = "cannot be read as XLSX (damaged or truncated)"
+
+
+def _open_workbook(raw: bytes, where: _Where, is_zip: bool) -> python_calamine.CalamineWorkbook:
+    if is_zip:
+        try:
+            names = set(zipfile.ZipFile(io.BytesIO(raw)).namelist())
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+            raise where.error(_DAMAGED,
+                              expected="a complete .xlsx file; download it again") from exc
+        if not names & {"xl/workbook.xml", "xl/workbook.bin", "content.xml"}:
+            inner = sorted(n for n in names if n.lower().endswith((".csv", ".xlsx")))
+            hint = ""
+            if inner:
+                more = ", …" if len(inner) > 3 else ""
+                hint = f" (it holds {', '.join(inner[:3])}{more}: unzip it and read those)"
+            raise where.error(f"is a ZIP archive, not an XLSX workbook{hint}",
+                              expected="an XLSX or CSV export")
+    try:
+        return python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(raw))
+    except python_calamine.PasswordError as exc:
+        raise where.error("is password-protected", expected="a workbook without password") from exc
+    except Exception as exc:  # calamine reports broken files with several error types
+        if is_zip:
+            raise where.error(f"{_DAMAGED}: {exc}") from exc
+        raise where.error(
+            f"cannot be read as a spreadsheet ({exc}); "
+            "an old .xls or a password-protected workbook?",
+            expected="an XLSX or CSV export from SurveyMonkey",
+        ) from exc
+
+
+def _choose_sheet(wb: python_calamine.CalamineWorkbook, sheet: str | int | None,
+                  where: _Where) -> str:
+    """The sheet to read: the asked one, the only visible one, or the only visible one
+    that starts with a respondent id header."""
+    names = list(wb.sheet_names)
+    if sheet is not None:
+        if isinstance(sheet, int) and not isinstance(sheet, bool):
+            if 0 <= sheet < len(names):
+                return names[sheet]
+        elif sheet in names:
+            return sheet
+        raise where.error(f"has no sheet {sheet!r}",
+                          expected="one of " + ", ".join(map(repr, names)))
+    visible = [m.name for m in wb.sheets_metadata
+               if m.visible == python_calamine.SheetVisibleEnum.Visible
+               and m.typ == python_calamine.SheetTypeEnum.WorkSheet]
+    if len(visible) == 1:
+        return visible[0]
+    if not visible:
+        raise where.error("has no visible worksheet", expected="a sheet with the responses")
+    candidates = []
+    for name in visible:
+        first = wb.get_sheet_by_name(name).to_python(skip_empty_area=False, nrows=1)
+        if first and first[0] and _meta_role(_clean_header(first[0][0])) == "respondent_id":
+            candidates.append(name)
+    if len(candidates) == 1:
+        return candidates[0]
+    which = "several" if candidates else "none"
+    raise where.error(
+        f"has {len(visible)} visible sheets ({', '.join(map(repr, visible))}) and {which} of "
+        f"them start with {_RESPONDENT_HEADERS} in A1",
+        expected="one responses sheet, or pass sheet= to choose",
+    )
+
+
+def _read_xlsx(raw: bytes, sheet: str | int | None, where: _Where,
+               is_zip: bool) -> tuple[list[list], str]:
+    wb = _open_workbook(raw, where, is_zip)
+    name = _choose_sheet(wb, sheet, where)
+    where.sheet = name
+    try:
+        rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+    except Exception as exc:
+        raise where.error(f"{_DAMAGED}: {exc}") from exc
+    return rows, name
+
+
+# --------------------------------------------------------------------------- dates
+
+def _parse_dates(values: list, rows: list[int], index: int, name: str,
+                 where: _Where) -> pd.Series:
+    """Dates of one column, vectorised per kind of cell; blank -> NaT."""
+    column = _col(index, name)
+    s = pd.Series(values, dtype=object)
+    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us]")
+
+    def fail(pos: int, what: str) -> AgiiError:
+        return where.error(f"cannot read {what} as a date", column=column, row=rows[pos],
+                           expected=_DATE_EXPECTED)
+
+    def put(mask_index: pd.Index, parsed: pd.Series) -> None:
+        out.loc[mask_index] = parsed.to_numpy().astype("datetime64[us]")
+
+    kinds = s.map(type)
+    is_str = kinds == str
+    texts = s[is_str].str.strip()
+    texts = texts[texts != ""]
+    numeric_text = texts.str.fullmatch(_NUMBER_TEXT.pattern)
+    serials = pd.to_numeric(texts[numeric_text].str.replace(",", ".", regex=False))
+    pending = texts[~numeric_text]
+    for fmt in _DATE_FORMATS:
+        if pending.empty:
+            break
+        parsed = pd.to_datetime(pending, format=fmt, errors="coerce")
+        ok = parsed.notna()
+        put(pending.index[ok], parsed[ok])
+        pending = pending[~ok]
+    if not pending.empty:
+        first = pending.index[0]
+        raise fail(first, _short(pending[first]))
+
+    is_dt = kinds.isin([dt.datetime, pd.Timestamp, dt.date])
+    if is_dt.any():
+        stamps = pd.to_datetime(s[is_dt]).dt.round("s")
+        put(stamps.index, stamps)
+
+    is_num = kinds.isin([float, int])
+    numbers = pd.concat([serials, pd.to_numeric(s[is_num]).astype(float)]).dropna()
+    if not numbers.empty:
+        bad = numbers[(numbers < 1) | (numbers >= _SERIAL_MAX)]
+        if not bad.empty:
+            raise fail(bad.index[0], f"the number {_text(s[bad.index[0]])}")
+        stamps = pd.to_datetime(numbers, unit="D", origin=_EXCEL_EPOCH).dt.round("s")
+        put(stamps.index, stamps)
+
+    other = ~(is_str | is_dt | is_num) & s.notna()
+    if other.any():
+        first = other[other].index[0]
+        raise fail(first, _short(_text(s[first])))
+    return out
+
+
+# --------------------------------------------------------------------------- ids
+
+def _respondent_ids(values: list, rows: list[int], column: str, where: _Where,
+                    warnings: list[str]) -> list[str]:
+    """Ids as strings; Excel-rounded ones (1.14628E+11) made unique with `~r<row>`."""
+    ids, rounded = [], []
+    for value, row in zip(values, rows):
+        text = _text(value)
+        if text is None:
+            raise where.error("respondent id is blank", column=column, row=row,
+                              expected="a respondent id in every respondent row")
+        if _E_NOTATION.match(text):
+            rounded.append((row, text))
+            text = f"{text}~r{row}"
+        elif (m := _INT_FLOAT_TEXT.match(text)):
+            text = m.group(1)
+        ids.append(text)
+    if rounded:
+        row, example = rounded[0]
+        warnings.append(
+            f"{len(rounded)} respondent id(s) in column {column} were rounded by Excel "
+            f"(e.g. {example} in row {row}); they were kept as '<id>~r<row>', so duplicates "
+            f"cannot be detected for them: re-export from SurveyMonkey or format the column "
+            f"as text before saving"
+        )
+    return ids
+
+
+# --------------------------------------------------------------------------- grid
+
+def _build(grid: list[list], where: _Where,
+           warnings: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, list[ExportColumn], list[str]]:
+    """Turn the cell grid (row 1 = index 0) into meta, answers, columns and dropped."""
+    filled = [i for i, r in enumerate(grid) if any(not _blank(v) for v in r)]
+    if not filled:
+        raise where.error("has no rows (the export is empty)",
+                          expected="two header rows and one row per respondent")
+    if len(filled) == 1 and filled[0] == 0:
+        raise where.error("has only one header row and no respondents",
+                          expected="two header rows (question text, then Response/option labels) "
+                                   "and one row per respondent")
+    r1 = list(grid[0]) if grid else []
+    r2 = list(grid[1]) if len(grid) > 1 else []
+    width = 1 + max((j for r in (r1, r2) for j, v in enumerate(r) if not _blank(v)), default=0)
+    r1 += [None] * (width - len(r1))
+    r2 += [None] * (width - len(r2))
+    h1 = [_clean_header(v) for v in r1[:width]]
+    # Row 2 only stripped: option labels must stay equal to the cells that repeat them.
+    h2 = [_text(v) or "" for v in r2[:width]]
+
+    # Header checks, most telling first.
+    if _meta_role(h2[0]) == "respondent_id" or (
+        not h1[0] and any(_norm(v) in _SUB_LABELS for v in h1)
+    ):
+        raise where.error(
+            "the two header rows are swapped: row 1 holds the answer labels (Response, …) "
+            "and row 2 the question texts",
+            row=1,
+            expected=f"row 1 with {_RESPONDENT_HEADERS} in A1 and the question texts, row 2 "
+                     "blank under the metadata and Response/option labels under the questions",
+        )
+    if not h1[0]:
+        raise where.error("not a SurveyMonkey export: cell A1 is empty", column="A", row=1,
+                          expected=f"{_RESPONDENT_HEADERS} in A1")
+    if _meta_role(h1[0]) != "respondent_id":
+        raise where.error(f"not a SurveyMonkey export: cell A1 holds {_short(h1[0])}",
+                          column="A", row=1, expected=f"{_RESPONDENT_HEADERS} in A1")
+    if h2[0]:
+        if re.fullmatch(r"[0-9][0-9.,eE+]*", h2[0]):
+            raise where.error(
+                "has only one header row: row 2 already holds a respondent", column="A", row=2,
+                expected="the two header rows of a SurveyMonkey export (question text, then "
+                         "Response/option labels)",
+            )
+        raise where.error(
+            f"row 2 is not blank under {_short(h1[0])} (it holds {_short(h2[0])})",
+            column=_col(0, h1[0]), row=2, expected="row 2 blank under the metadata columns, as in a SurveyMonkey export",
+        )
+
+    lead_end = 0
+    while lead_end < width and not h2[lead_end]:
+        lead_end += 1
+    if lead_end == width:
+        raise where.error("has no question columns: row 2 is blank in every column", row=2,
+                          expected="Response/option labels in row 2 under the questions")
+    trail_start = width
+    while not h2[trail_start - 1]:
+        trail_start -= 1
+
+    body = [(i + 1, grid[i]) for i in filled if i >= 2]
+    if not body:
+        raise where.error("has no respondents: only the two header rows",
+                          expected="one row per respondent after the two header rows")
+    rows = [n for n, _ in body]
+    for n, r in body:
+        if len(r) > width:
+            extra = next((j for j in range(width, len(r)) if not _blank(r[j])), None)
+            if extra is not None:
+                raise where.error(
+                    f"row has more cells than the header ({width} columns, up to "
+                    f"{column_letter(width - 1)})",
+                    column=column_letter(extra), row=n,
+                    expected="no cells right of the last header column",
+                )
+
+    def cells(j: int) -> list:
+        return [r[j] if j < len(r) else None for _, r in body]
+
+    # Metadata columns: roles kept, everything else dropped without copying its cells.
+    roles: dict[str, int] = {}
+    dropped: list[str] = []
+    for j in [*range(lead_end), *range(trail_start, width)]:
+        name = h1[j]
+        if not name:
+            if any(not _blank(v) for v in cells(j)):
+                raise where.error("column has no header in row 1 or 2 but holds data",
+                                  column=column_letter(j), row=1,
+                                  expected="a metadata name in row 1 or a label in row 2")
+            continue
+        role = _meta_role(name)
+        if role is None:
+            dropped.append(name)
+        elif role in roles:
+            raise where.error(
+                f"repeats the {role} column already in column {column_letter(roles[role])}",
+                column=_col(j, name), row=1, expected="each metadata column once",
+            )
+        else:
+            roles[role] = j
+
+    # Question columns: row 2 must be filled; metadata names here mean a shifted row 2.
+    columns: list[ExportColumn] = []
+    seen: set[str] = set()
+    question = ""
+    for j in range(lead_end, trail_start):
+        if not h2[j]:
+            raise where.error(
+                "row 2 is blank inside the question columns", column=_col(j, h1[j] or question),
+                row=2, expected="a label in row 2 (Response, Open-Ended Response, an option) "
+                                "under every question column",
+            )
+        if h1[j]:
+            if (_meta_role(h1[j]) not in (None, "language")) or _PRIVATE.match(_norm(h1[j])):
+                raise where.error(
+                    f"row 2 is not blank under metadata column {_short(h1[j])} "
+                    f"(it holds {_short(h2[j])})",
+                    column=_col(j, h1[j]), row=2,
+                    expected="row 2 blank under the metadata columns",
+                )
+            question = h1[j]
+        elif not question:
+            raise where.error("column has a label in row 2 but no question text in row 1 before it",
+                              column=column_letter(j), row=1,
+                              expected="the question text in row 1 above its first column")
+        key = base = f"{question} | {h2[j]}"
+        n = 1
+        while key in seen:
+            n += 1
+            key = f"{base} #{n}"
+        seen.add(key)
+        columns.append(ExportColumn(j, column_letter(j), question, h2[j], key))
+
+    def texts(role: str) -> pd.Series:
+        values = [_text(v) for v in cells(roles[role])] if role in roles else [None] * len(rows)
+        return pd.Series(values, dtype=object)
+
+    def dates(role: str) -> pd.Series:
+        if role not in roles:
+            return pd.Series(pd.NaT, index=range(len(rows)), dtype="datetime64[us]")
+        j = roles[role]
+        return _parse_dates(cells(j), rows, j, h1[j], where)
+
+    rid = roles["respondent_id"]
+    ids = _respondent_ids(cells(rid), rows, _col(rid, h1[rid]), where, warnings)
+    meta = pd.DataFrame({
+        "respondent_id": pd.Series(ids, dtype=object),
+        "collector_id": texts("collector_id"),
+        "start": dates("start"),
+        "end": dates("end"),
+        "language": texts("language"),
+        "row": pd.Series(rows, dtype="int64"),
+    })
+    answers = pd.DataFrame(
+        {c.key: pd.Series([_text(v) for v in cells(c.position)], dtype=object) for c in columns},
+        index=meta.index, dtype=object,
+    )
+    return meta, answers, columns, dropped
+
+
+# --------------------------------------------------------------------------- API
+
+def read_export(path: str | Path, sheet: str | int | None = None) -> RawExport:
+    """Read one SurveyMonkey export; the file type is judged by content, not name."""
+    path = Path(path)
+    where = _Where(path)
+    try:
+        return _read(path, sheet, where)
+    except AgiiError:
+        raise
+    except MemoryError:
+        raise
+    except Exception as exc:  # never a raw library traceback for a bad input
+        raise where.error(f"cannot be read ({type(exc).__name__}: {exc})") from exc
+
+
+def _read(path: Path, sheet: str | int | None, where: _Where) -> RawExport:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise where.error("file not found") from exc
+    except IsADirectoryError as exc:
+        raise where.error("is a folder, not a file", expected="an XLSX or CSV export") from exc
+    except PermissionError as exc:
+        raise where.error(
+            "cannot be opened (permission denied; is it open in another program?)"
+        ) from exc
+    if not raw:
+        raise where.error("is empty (0 bytes)", expected="an XLSX or CSV export from SurveyMonkey")
+    warnings: list[str] = []
+    suffix = path.suffix.lower()
+    is_zip = raw.startswith((b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08"))
+    is_ole = raw.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
+    if is_zip or is_ole:
+        if suffix == ".csv":
+            warnings.append(f"{path.name} is named .csv but is a workbook: read as XLSX")
+        grid, sheet_name = _read_xlsx(raw, sheet, where, is_zip)
+        encoding = None
+    else:
+        if sheet is not None:
+            raise where.error(f"is a CSV file, which has no sheets (asked for sheet {sheet!r})")
+        if suffix in (".xlsx", ".xlsm", ".xls"):
+            warnings.append(f"{path.name} is named {suffix} but holds CSV text: read as CSV")
+        grid, encoding = _read_csv(raw, where)
+        sheet_name = None
+    del raw
+    meta, answers, columns, dropped = _build(grid, where, warnings)
+    return RawExport(path=path, sheet=sheet_name, encoding=encoding, meta=meta, answers=answers,
+                     columns=columns, dropped=dropped, warnings=warnings)
+
+
+def read_exports(paths: str | Path | Iterable[str | Path]) -> list[RawExport]:
+    """Read several exports; a folder stands for the .xlsx and .csv files in it."""
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    files: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found = sorted(
+                f for f in p.iterdir()
+                if f.is_file() and f.suffix.lower() in (".xlsx", ".csv")
+                and not f.name.startswith(("~$", "."))
+            )
+            if not found:
+                raise AgiiError("folder holds no .xlsx or .csv export", file=p)
+            files += found
+        else:
+            files.append(p)
+    return [read_export(f) for f in files]
