@@ -1,0 +1,183 @@
+"""`agii`: the command line over the package (demo, validate, inspect, run, audit)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from pathlib import Path
+
+from .errors import AgiiError
+
+
+def _cmd_demo(args) -> int:
+    from .demo import write_demo
+
+    files = write_demo()
+    print(f"demo: wrote {len(files)} exports under data/raw/demo/")
+    return 0
+
+
+def _guess_year(exports) -> int:
+    years = Counter()
+    for e in exports:
+        years.update(e.meta["end"].dropna().dt.year.tolist())
+    if not years:
+        raise AgiiError("cannot tell the report year from the exports (no End Date)", expected="--year YYYY")
+    return years.most_common(1)[0][0]
+
+
+def _cmd_validate(args) -> int:
+    from .codebook import load_codebook
+    from .harmonise import harmonise
+    from .params import InputFile
+    from .prepare import _redactor
+    from .reader import read_export
+
+    codebook = load_codebook(args.survey)
+    exports = [(read_export(Path(f), sheet=args.sheet),
+                InputFile(Path(f), args.sheet, "numeric" if args.numeric else "text")) for f in args.exports]
+    year = args.year or _guess_year([e for e, _ in exports])
+    h = harmonise(exports, codebook, year, unknown_labels=args.unknown_labels, redact=_redactor())
+    acc = h.accounting
+    used = h.used
+    print(f"survey {codebook.survey} ({codebook.title}), year {year}, scale {codebook.scale_name(year)}")
+    for f in h.files:
+        where = f" sheet {f.sheet!r}" if f.sheet else (f" ({f.encoding})" if f.encoding else "")
+        edition = f", language edition {f.edition_language}" if f.edition_language else ""
+        print(f"  {f.file}{where}: {f.rows} rows{edition}; questions matched: {', '.join(f.questions_matched)}")
+        if f.unmatched_columns:
+            print(f"    unmatched columns ({len(f.unmatched_columns)}): {'; '.join(f.unmatched_columns[:5])}")
+        if f.comment_columns:
+            print(f"    comment columns: {'; '.join(f.comment_columns)}")
+        if f.dropped_columns:
+            print(f"    dropped on read (privacy / unused metadata): {', '.join(f.dropped_columns)}")
+    print(f"respondents: read {acc['read']}, used {acc['used']} ({acc['complete']} complete, {acc['partial']} partial)")
+    excl = ", ".join(f"{k} {v}" for k, v in acc["excluded"].items() if v) or "none"
+    print(f"excluded: {excl}")
+    if len(used):
+        print("languages: " + ", ".join(f"{k} {v}" for k, v in used["language"].value_counts().sort_index().items()))
+        print("collectors: " + ", ".join(f"{k or '-'} {v}" for k, v in used["collector_id"].value_counts().sort_index().items()))
+        when = used["end"].dropna()
+        if len(when):
+            print(f"date range: {when.min():%Y-%m-%d} to {when.max():%Y-%m-%d}")
+    for u in h.unknown_labels:
+        print(f"unknown label (counted as missing): {u.file} {u.column} {u.label!r} x{u.count} (first row {u.first_row})")
+    for w in h.warnings:
+        print(f"warning: {w}")
+    return 0
+
+
+def _cmd_inspect(args) -> int:
+    from .inspect_export import detect_questions, draft_codebook
+    from .reader import read_export
+
+    export = read_export(Path(args.export), sheet=args.sheet)
+    meta = [c for c in ("respondent_id", "collector_id", "start", "end", "language") if export.meta[c].notna().any()]
+    print(f"{args.export}: {len(export.meta)} respondents, {len(export.columns)} question columns")
+    print(f"metadata found: {', '.join(meta)}")
+    if export.dropped:
+        print(f"dropped on read: {', '.join(export.dropped)}")
+    for q in detect_questions(export):
+        extra = f" options: {'; '.join(q.options[:8])}" if q.options else ""
+        items = f" items: {'; '.join(q.items[:8])}" if q.items else ""
+        print(f"  [{q.type}] {q.text[:80]} ({len(q.columns)} col, {q.answered} answered){items}{extra}")
+    for w in export.warnings:
+        print(f"warning: {w}")
+    if args.draft_codebook:
+        out = Path(args.draft_codebook)
+        out.write_text(draft_codebook(export, args.survey_id), encoding="utf-8")
+        print(f"draft codebook written to {out}")
+    return 0
+
+
+def _cmd_run(args) -> int:
+    from .run import run_cli
+
+    return run_cli(args)
+
+
+def _cmd_audit(args) -> int:
+    from .audit import audit_cli
+
+    return audit_cli(args)
+
+
+def _cmd_store_templates(args) -> int:
+    from .templates import store_templates
+
+    store_templates()
+    return 0
+
+
+def _cmd_check_templates(args) -> int:
+    from .templates import check_templates
+
+    return check_templates(args.notebooks)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="agii", description="AgII customer-satisfaction analysis (KTO).")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("demo", help="write the deterministic demo exports under data/raw/demo/")
+    s.set_defaults(func=_cmd_demo)
+
+    s = sub.add_parser("validate", help="read and harmonise exports against a codebook and summarise")
+    s.add_argument("exports", nargs="+", help="XLSX or CSV exports of one survey and year")
+    s.add_argument("--survey", required=True, help="survey id (codebook name)")
+    s.add_argument("--year", type=int, help="report year (default: the year most End Dates fall in)")
+    s.add_argument("--sheet", help="sheet name (XLSX with several sheets)")
+    s.add_argument("--numeric", action="store_true", help="the exports hold numerical values, not answer texts")
+    s.add_argument("--unknown-labels", choices=("error", "missing"), default="error",
+                   help="unknown answer labels: stop (default) or count as missing and report")
+    s.set_defaults(func=_cmd_validate)
+
+    s = sub.add_parser("inspect", help="describe an export without a codebook; draft a codebook")
+    s.add_argument("export")
+    s.add_argument("--sheet")
+    s.add_argument("--draft-codebook", metavar="OUT.yaml", help="write a draft codebook YAML")
+    s.add_argument("--survey-id", default="nieuwe_bevraging", help="survey id for the draft codebook")
+    s.set_defaults(func=_cmd_inspect)
+
+    s = sub.add_parser("run", help="build reports: notebook, HTML, PDF, Excel appendix, overview")
+    g = s.add_mutually_exclusive_group(required=True)
+    g.add_argument("--year", type=int, help="every survey with a params file for that year, then the overview")
+    g.add_argument("--params", type=Path, help="one params file")
+    g.add_argument("--all", action="store_true", help="every year under params/")
+    s.add_argument("--survey", help="only this survey")
+    s.add_argument("--formats", default="html,pdf,xlsx", help="comma-separated: html,pdf,xlsx (ipynb always)")
+    s.add_argument("--jobs", type=int, default=1, help="surveys built in parallel processes")
+    s.add_argument("--force", action="store_true", help="rebuild even when nothing changed")
+    s.add_argument("--reports-dir", type=Path, default=None, help="output folder (default reports/)")
+    s.add_argument("--no-progress", action="store_true")
+    s.set_defaults(func=_cmd_run)
+
+    s = sub.add_parser("audit", help="scan built outputs for personal data and small groups")
+    s.add_argument("paths", nargs="*", type=Path, default=[Path("reports")])
+    s.add_argument("--planted", type=Path, default=None, help="JSON of planted private values (default: the demo's)")
+    s.set_defaults(func=_cmd_audit)
+
+    s = sub.add_parser("store-templates", help="re-execute the notebook templates on the demo parameters")
+    s.set_defaults(func=_cmd_store_templates)
+
+    s = sub.add_parser("check-templates", help="refuse templates whose stored outputs are not from the demo")
+    s.add_argument("notebooks", nargs="*", type=Path)
+    s.set_defaults(func=_cmd_check_templates)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except AgiiError as exc:
+        print(f"agii: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("agii: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

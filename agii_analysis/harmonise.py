@@ -1,0 +1,464 @@
+"""From raw exports to one tidy, anonymous, accounted-for table per survey and year.
+
+Columns are matched to codebook questions by their (normalised) question text in any
+language of the codebook, answer labels mapped to stable codes, and every respondent
+row read ends up either used or excluded with a reason:
+
+- ``duplicate``: the same respondent id with identical answers earlier in the input
+  (overlapping exports); a repeated id with *different* answers is an error;
+- ``outside_period``: End Date (else Start Date) outside the report period;
+- ``no_date``: neither date filled in an export that has date columns;
+- ``no_answer``: not a single question answered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .codebook import Codebook, Question, normalise_text
+from .errors import AgiiError
+from .reader import RawExport
+
+EXCLUSION_REASONS = ("duplicate", "outside_period", "no_date", "no_answer")
+RESPONSE_COLUMNS = [
+    "survey", "year", "respondent_id", "collector_id", "language", "start", "end",
+    "complete", "source", "question", "item", "code", "label_nl", "text",
+]
+_OTHER_SUBS = ("other (please specify)", "anders (gelieve te specificeren)",
+               "andere (gelieve te specificeren)", "other", "anders", "andere")
+_RESPONSE_SUBS = ("response", "antwoord", "open-ended response", "open antwoord",
+                  "antwoord (open)", "open-ended")
+
+
+@dataclass
+class UnknownLabel:
+    file: str
+    column: str
+    question: str
+    label: str
+    count: int
+    first_row: int
+
+    def to_dict(self) -> dict:
+        return vars(self).copy()
+
+
+@dataclass
+class FileSummary:
+    """What was found in one export: for `agii validate` and the manifest."""
+
+    file: str
+    sheet: str | None
+    encoding: str | None
+    rows: int
+    edition_language: str | None
+    questions_matched: list[str]
+    unmatched_columns: list[str]
+    comment_columns: list[str]
+    dropped_columns: list[str]
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return vars(self).copy()
+
+
+@dataclass
+class Harmonised:
+    survey: str
+    year: int
+    responses: pd.DataFrame
+    respondents: pd.DataFrame
+    files: list[FileSummary]
+    unknown_labels: list[UnknownLabel]
+    warnings: list[str]
+
+    @property
+    def accounting(self) -> dict:
+        status = self.respondents["status"].value_counts()
+        excluded = {r: int(status.get(r, 0)) for r in EXCLUSION_REASONS}
+        used = int(status.get("used", 0))
+        return {
+            "read": int(len(self.respondents)),
+            "used": used,
+            "excluded": excluded,
+            "complete": int(self.respondents.loc[self.respondents["status"] == "used", "complete"].sum()),
+            "partial": used - int(self.respondents.loc[self.respondents["status"] == "used", "complete"].sum()),
+            "unknown_labels": [u.to_dict() for u in self.unknown_labels],
+        }
+
+    @property
+    def used(self) -> pd.DataFrame:
+        return self.respondents[self.respondents["status"] == "used"]
+
+
+# --------------------------------------------------------------------------- matching
+
+@dataclass(frozen=True)
+class _Target:
+    """What one export column holds."""
+
+    question: Question
+    item: str  # matrix item id, multi option code, "other", "comment" or ""
+    kind: str  # label | option | text | nps
+
+
+def _question_index(codebook: Codebook, year: int) -> dict[str, tuple[str, str]]:
+    index = {}
+    for q in codebook.questions_in(year):
+        for lang, texts in q.texts.items():
+            for t in texts:
+                index.setdefault(normalise_text(t), (q.id, lang))
+    return index
+
+
+def _label_maps(codebook: Codebook, q: Question, year: int, language: str) -> dict[str, int]:
+    """Normalised label -> code, the export's language first, then Dutch, then the rest."""
+    options = codebook.answer_options(q, year)
+    order = [language, "nl", *[lang for lang in codebook.languages if lang not in (language, "nl")]]
+    out: dict[str, int] = {}
+    for lang in order:
+        for opt in options:
+            out.setdefault(normalise_text(opt.label(lang)), opt.code)
+    return out
+
+
+def _match_columns(export: RawExport, codebook: Codebook, year: int):
+    """Map each export column to a question/item; guess the edition's language."""
+    index = _question_index(codebook, year)
+    groups: dict[str, list] = {}
+    for col in export.columns:
+        groups.setdefault(col.question, []).append(col)
+    langs = Counter()
+    matched: dict[str, tuple[str, list]] = {}
+    unmatched = []
+    for text, cols in groups.items():
+        hit = index.get(normalise_text(text))
+        if hit is None:
+            unmatched.extend(c.key for c in cols)
+            continue
+        qid, lang = hit
+        langs[lang] += 1
+        matched[text] = (qid, cols)
+    edition = langs.most_common(1)[0][0] if langs else None
+    targets: dict[str, _Target] = {}
+    comments = []
+    for qid, cols in matched.values():
+        q = codebook.questions[qid]
+        item_by_label = {}
+        if q.type == "matrix":
+            for item_id, labels in q.items.items():
+                for lab in labels.values():
+                    item_by_label.setdefault(normalise_text(lab), item_id)
+        option_by_label = {}
+        if q.type in ("single", "multi", "scale"):
+            for opt in codebook.answer_options(q, year):
+                for lab in opt.labels.values():
+                    option_by_label.setdefault(normalise_text(lab), opt.code)
+        if q.type == "nps":
+            option_by_label = {str(s): s for s in range(codebook.nps_bands["min"], codebook.nps_bands["max"] + 1)}
+        for col in cols:
+            sub = normalise_text(col.sub)
+            if sub in _OTHER_SUBS or sub.startswith(("other (", "anders (", "andere (")):
+                targets[col.key] = _Target(q, "other", "text")
+            elif q.type == "open":
+                targets[col.key] = _Target(q, "", "text")
+            elif sub in _RESPONSE_SUBS:
+                targets[col.key] = _Target(q, "", "nps" if q.type == "nps" else "label")
+            elif q.type == "matrix" and sub in item_by_label:
+                targets[col.key] = _Target(q, item_by_label[sub], "label")
+            elif q.type == "multi" and sub in option_by_label:
+                targets[col.key] = _Target(q, str(option_by_label[sub]), "option")
+            elif q.type in ("single", "scale", "nps") and sub in option_by_label:
+                # expanded layout: one column per option, the cell holds the label
+                targets[col.key] = _Target(q, f"={option_by_label[sub]}", "option")
+            else:
+                targets[col.key] = _Target(q, "comment", "text")
+                comments.append(col.key)
+    return targets, edition, unmatched, comments
+
+
+# --------------------------------------------------------------------------- coding
+
+def _code_column(values: pd.Series, target: _Target, codebook: Codebook, year: int,
+                 language_of_row: pd.Series, numeric: bool, export: RawExport, col, unknown: list):
+    """Codes (float, NaN = no answer) for one column of labels."""
+    q = target.question
+    present = values.notna()
+    codes = pd.Series(np.nan, index=values.index)
+    if not present.any():
+        return codes
+    vals = values[present]
+    if target.kind == "option":
+        codes[present] = float(target.item.lstrip("="))
+        return codes
+    if numeric or target.kind == "nps":
+        nums = pd.to_numeric(vals, errors="coerce")
+        if target.kind == "nps" or q.type == "nps":
+            scores = nums - (q.numeric_offset if numeric else 0)
+            ok = nums.notna() & (scores >= codebook.nps_bands["min"]) & (scores <= codebook.nps_bands["max"]) & (scores == scores.round())
+            codes[vals.index[ok]] = scores[ok]
+            bad = vals[~ok]
+            expected = (f"a whole number {codebook.nps_bands['min'] + q.numeric_offset}-{codebook.nps_bands['max'] + q.numeric_offset} (numerical-value export)"
+                        if numeric else f"a whole number {codebook.nps_bands['min']}-{codebook.nps_bands['max']}")
+        else:
+            options = codebook.answer_options(q, year)
+            pos = nums.where((nums >= 1) & (nums <= len(options)) & (nums == nums.round()))
+            ok = pos.notna()
+            codes[vals.index[ok]] = [float(options[int(p) - 1].code) for p in pos[ok]]
+            bad = vals[~ok]
+            expected = f"a position 1-{len(options)} (numerical-value export)"
+        if len(bad):
+            _unknown(unknown, export, col, q, bad, expected)
+        return codes
+    # labels: map unique normalised values, per row language
+    uniq = pd.unique(vals)
+    norm = {v: normalise_text(v) for v in uniq}
+    lang_vals = language_of_row[present]
+    for lang in pd.unique(lang_vals):
+        mapping = _label_maps(codebook, q, year, lang)
+        sel = vals[lang_vals == lang]
+        mapped = sel.map(lambda v: mapping.get(norm[v], np.nan))
+        codes[sel.index] = mapped.astype(float)
+        bad = sel[mapped.isna()]
+        if len(bad):
+            labels = [o.label(lang) for o in codebook.answer_options(q, year)]
+            _unknown(unknown, export, col, q, bad, "one of " + "; ".join(labels))
+    return codes
+
+
+def _unknown(unknown: list, export: RawExport, col, q: Question, bad: pd.Series, expected: str):
+    rows = export.meta.loc[bad.index, "row"]
+    for label, count in bad.value_counts(sort=False).items():
+        first = int(rows[bad == label].min())
+        unknown.append((UnknownLabel(Path(export.path).name, f"{col.letter} ({col.key})", q.id,
+                                     str(label), int(count), first), expected))
+
+
+def _export_long(export: RawExport, codebook: Codebook, year: int, targets: dict[str, _Target],
+                 languages: pd.Series, numeric: bool, unknown: list):
+    """Long rows (row index, question, item, code, text) of one export."""
+    col_by_key = {c.key: c for c in export.columns}
+    code_parts, text_parts = [], []
+    for key, target in targets.items():
+        values = export.answers[key]
+        col = col_by_key[key]
+        if target.kind == "text":
+            txt = values.dropna()
+            txt = txt[txt.str.strip() != ""]
+            if len(txt):
+                text_parts.append(pd.DataFrame({
+                    "idx": txt.index, "question": target.question.id, "item": target.item,
+                    "code": np.nan, "text": txt.to_numpy(dtype=object),
+                }))
+            continue
+        codes = _code_column(values, target, codebook, year, languages, numeric, export, col, unknown)
+        codes = codes.dropna()
+        if len(codes):
+            item = "" if target.item.startswith("=") else target.item
+            code_parts.append(pd.DataFrame({
+                "idx": codes.index, "question": target.question.id, "item": item,
+                "code": codes.to_numpy(dtype=float), "text": None,
+            }))
+    parts = code_parts + text_parts
+    if not parts:
+        return pd.DataFrame(columns=["idx", "question", "item", "code", "text"])
+    long = pd.concat(parts, ignore_index=True)
+    # single answer questions must have one answer per respondent
+    single = long["question"].map(lambda qid: codebook.questions[qid].type in ("single", "scale", "nps"))
+    sub = long[single & long["code"].notna()]
+    dup = sub.duplicated(["idx", "question", "item"], keep=False)
+    if dup.any():
+        first = sub[dup].iloc[0]
+        row = int(export.meta.loc[first["idx"], "row"])
+        raise AgiiError(
+            f"question {first['question']!r} has more than one answer",
+            file=Path(export.path).name, sheet=export.sheet, row=row,
+            expected="one chosen option per single-choice question",
+        )
+    return long
+
+
+# --------------------------------------------------------------------------- main
+
+def harmonise(
+    exports: list[tuple[RawExport, object]],
+    codebook: Codebook,
+    year: int,
+    period=None,
+    unknown_labels: str = "error",
+    redact=None,
+) -> Harmonised:
+    """Harmonise the exports of one survey-year.
+
+    `exports` pairs each RawExport with its params InputFile (or None): that says
+    whether the file holds numerical values and, for a language edition whose file
+    does not say, its language.
+    """
+    import datetime as dt
+
+    period = period or (dt.date(year, 1, 1), dt.date(year, 12, 31))
+    files, resp_parts, long_parts, unknown, warnings = [], [], [], [], []
+    for n, (export, spec) in enumerate(exports):
+        name = Path(export.path).name
+        targets, edition, unmatched, comments = _match_columns(export, codebook, year)
+        if not any(t.question.type != "open" for t in targets.values()):
+            raise AgiiError(
+                f"none of its questions belong to survey {codebook.survey!r} ({year})",
+                file=name, sheet=export.sheet,
+                expected=f"an export of {codebook.title}",
+            )
+        meta = export.meta
+        lang_default = getattr(spec, "language", None) or edition or "nl"
+        if meta["language"].notna().any():
+            languages = meta["language"].fillna(lang_default).astype(str).str.strip().str.lower()
+        else:
+            languages = pd.Series(lang_default, index=meta.index)
+        bad_lang = ~languages.isin(codebook.languages)
+        if bad_lang.any():
+            i = languages[bad_lang].index[0]
+            raise AgiiError(
+                f"language {languages[i]!r} is not a language of this survey",
+                file=name, sheet=export.sheet, column="language", row=int(meta.loc[i, "row"]),
+                expected=f"one of {', '.join(codebook.languages)} (codebook {codebook.path.name})",
+            )
+        numeric = getattr(spec, "values", "text") == "numeric"
+        long = _export_long(export, codebook, year, targets, languages, numeric, unknown)
+        long["file_no"] = n
+        long_parts.append(long)
+        resp = pd.DataFrame({
+            "file_no": n,
+            "idx": meta.index,
+            "respondent_id": meta["respondent_id"].astype(str).to_numpy(),
+            "source": name,
+            "row": meta["row"].astype(int).to_numpy(),
+            "collector_id": meta["collector_id"].astype("string").fillna(getattr(spec, "collector", None) or "").to_numpy(),
+            "language": languages.to_numpy(),
+            "start": meta["start"].to_numpy(),
+            "end": meta["end"].to_numpy(),
+            "has_dates": bool(meta["end"].notna().any() or meta["start"].notna().any()),
+        })
+        resp_parts.append(resp)
+        files.append(FileSummary(
+            file=name, sheet=export.sheet, encoding=export.encoding, rows=len(meta),
+            edition_language=edition if not meta["language"].notna().any() else None,
+            questions_matched=sorted({t.question.id for t in targets.values()}),
+            unmatched_columns=unmatched, comment_columns=comments,
+            dropped_columns=list(export.dropped), warnings=list(export.warnings),
+        ))
+        warnings.extend(f"{name}: {w}" for w in export.warnings)
+    if unknown:
+        if unknown_labels == "error":
+            u, expected = unknown[0]
+            total = sum(x.count for x, _ in unknown)
+            more = f" ({total} unknown answers in all; see `agii validate`)" if total > u.count else ""
+            raise AgiiError(
+                f"unknown answer {u.label!r} for question {u.question!r}{more}",
+                file=u.file, column=u.column, row=u.first_row, expected=expected,
+            )
+        warnings.append(f"{sum(u.count for u, _ in unknown)} unknown answers counted as missing")
+    respondents = pd.concat(resp_parts, ignore_index=True)
+    long = pd.concat(long_parts, ignore_index=True)
+    long = long.merge(respondents[["file_no", "idx"]].reset_index(names="rid"), on=["file_no", "idx"], how="left")
+    if redact is not None and long["text"].notna().any():
+        has_text = long["text"].notna()
+        long.loc[has_text, "text"] = long.loc[has_text, "text"].map(redact)
+
+    respondents["status"] = "used"
+    # duplicates: identical answers -> excluded; different answers -> error
+    signature = _signatures(long, len(respondents))
+    respondents["signature"] = signature
+    dup_id = respondents.duplicated("respondent_id", keep=False)
+    if dup_id.any():
+        for rid, grp in respondents[dup_id].groupby("respondent_id", sort=False):
+            if grp["signature"].nunique() > 1:
+                a, b = grp.iloc[0], grp[grp["signature"] != grp.iloc[0]["signature"]].iloc[0]
+                raise AgiiError(
+                    f"respondent {rid} appears twice with different answers "
+                    f"({a['source']} row {a['row']} and {b['source']} row {b['row']})",
+                    file=b["source"], row=int(b["row"]),
+                    expected="one response per respondent id (or identical copies from overlapping exports)",
+                )
+        respondents.loc[respondents.duplicated("respondent_id", keep="first"), "status"] = "duplicate"
+    when = respondents["end"].fillna(respondents["start"])
+    open_ = respondents["status"] == "used"
+    nodate = open_ & when.isna() & respondents["has_dates"]
+    respondents.loc[nodate, "status"] = "no_date"
+    start, end = pd.Timestamp(period[0]), pd.Timestamp(period[1]) + pd.Timedelta(days=1)
+    outside = (respondents["status"] == "used") & when.notna() & ((when < start) | (when >= end))
+    respondents.loc[outside, "status"] = "outside_period"
+    answered = np.zeros(len(respondents), dtype=bool)
+    answered[long["rid"].unique()] = True
+    respondents.loc[(respondents["status"] == "used") & ~answered, "status"] = "no_answer"
+    if not respondents["has_dates"].all():
+        warnings.append("some exports have no date columns: the report period could not be checked for them")
+
+    # complete = every closed question asked this year answered
+    closed = [q.id for q in codebook.questions_in(year) if q.type != "open"]
+    per = long[long["question"].isin(closed) & long["code"].notna()].groupby("rid")["question"].nunique()
+    respondents["complete"] = False
+    respondents.loc[per.index[per == len(closed)], "complete"] = True
+
+    used = respondents.index[respondents["status"] == "used"]
+    long = long[long["rid"].isin(used)]
+    label_nl = _label_lookup(codebook, year)
+    resp_cols = respondents.loc[long["rid"], ["respondent_id", "collector_id", "language", "start", "end", "complete", "source"]]
+    responses = pd.DataFrame({
+        "survey": codebook.survey,
+        "year": np.int64(year),
+        **{c: resp_cols[c].to_numpy() for c in resp_cols.columns},
+        "question": long["question"].to_numpy(),
+        "item": long["item"].astype(str).to_numpy(),
+        "code": long["code"].to_numpy(dtype=float),
+        "label_nl": [label_nl.get((q, c)) for q, c in zip(long["question"], long["code"])],
+        "text": long["text"].to_numpy(dtype=object),
+    })
+    responses = responses.sort_values(["source", "respondent_id", "question", "item"], kind="stable").reset_index(drop=True)
+    responses = _typed(responses)
+    respondents = respondents.drop(columns=["file_no", "idx", "signature", "has_dates"])
+    respondents = respondents[["respondent_id", "source", "row", "collector_id", "language", "start", "end", "complete", "status"]]
+    return Harmonised(codebook.survey, year, responses, respondents.reset_index(drop=True), files,
+                      [u for u, _ in unknown], warnings)
+
+
+def _signatures(long: pd.DataFrame, n: int) -> np.ndarray:
+    """A hash of each respondent row's answers, to tell identical copies from conflicts."""
+    sig = np.array([""] * n, dtype=object)
+    if len(long):
+        ordered = long.sort_values(["rid", "question", "item"], kind="stable")
+        keyed = (ordered["question"].astype(str) + "\x1f" + ordered["item"].astype(str) + "\x1f"
+                 + ordered["code"].astype(str).fillna("") + "\x1f"
+                 + ordered["text"].astype(object).where(ordered["text"].notna(), "").astype(str))
+        joined = keyed.groupby(ordered["rid"]).agg("\x1e".join)
+        sig[joined.index.to_numpy()] = [hashlib.sha1(s.encode()).hexdigest() for s in joined]
+    return sig
+
+
+def _label_lookup(codebook: Codebook, year: int) -> dict:
+    out = {}
+    for q in codebook.questions_in(year):
+        if q.type == "nps":
+            for s in range(codebook.nps_bands["min"], codebook.nps_bands["max"] + 1):
+                out[(q.id, float(s))] = str(s)
+        elif q.type == "multi":
+            for o in q.options:
+                out[(q.id, float(o.code))] = o.nl
+        else:
+            for o in codebook.answer_options(q, year):
+                out[(q.id, float(o.code))] = o.nl
+    return out
+
+
+def _typed(df: pd.DataFrame) -> pd.DataFrame:
+    """The documented dtypes: stable across runs and Parquet round trips."""
+    for c in ("survey", "respondent_id", "collector_id", "language", "source", "question", "item", "label_nl", "text"):
+        df[c] = df[c].astype("string")
+    df["start"] = pd.to_datetime(df["start"])
+    df["end"] = pd.to_datetime(df["end"])
+    df["complete"] = df["complete"].astype(bool)
+    return df[RESPONSE_COLUMNS]

@@ -1,0 +1,164 @@
+"""Harmonising exports: codes, schema, accounting, duplicates, errors."""
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from agii_analysis.codebook import load_codebook
+from agii_analysis.errors import AgiiError
+from agii_analysis.harmonise import RESPONSE_COLUMNS, harmonise
+from agii_analysis.params import InputFile
+from agii_analysis.reader import read_export
+from exportkit import VORMING, export_csv, rid, vorming_answers
+
+D = "03/15/2022 10:00:00 AM"
+
+
+def _h(paths, survey="vorming", year=2022, values="text", **kw):
+    cb = load_codebook(survey)
+    return harmonise([(read_export(p), InputFile(p, None, values)) for p in paths], cb, year, **kw)
+
+
+def test_codes_schema_and_accounting(tmp_path):
+    f = export_csv(tmp_path / "a.csv", VORMING, [
+        (rid(1), D, vorming_answers("Heel tevreden", "10", text="Meer praktijkvoorbeelden")),
+        (rid(2), D, vorming_answers("Neutraal", "6", vorm="Fysiek")),
+        (rid(3), D, vorming_answers("Geen mening", "")),
+    ])
+    h = _h([f])
+    assert list(h.responses.columns) == RESPONSE_COLUMNS
+    tev = h.responses[h.responses["question"] == "tevreden"].set_index("respondent_id")
+    assert tev.loc[rid(1), "code"] == 5 and tev.loc[rid(1), "label_nl"] == "Heel tevreden"
+    assert tev.loc[rid(3), "code"] == 98 and tev.loc[rid(3), "label_nl"] == "Geen mening"
+    asp = h.responses[(h.responses["question"] == "aspecten")]
+    assert set(asp["item"]) == {"lesgever", "inhoud", "bruikbaarheid", "organisatie"}
+    text = h.responses[h.responses["question"] == "verbeteren"]
+    assert text["text"].tolist() == ["Meer praktijkvoorbeelden"]
+    acc = h.accounting
+    assert acc["read"] == 3 and acc["used"] == 3 and acc["read"] == acc["used"] + sum(acc["excluded"].values())
+    # respondent 3 skipped the NPS question: partial
+    assert acc["complete"] == 2 and acc["partial"] == 1
+
+
+def test_duplicates_outside_period_and_no_answer(tmp_path):
+    a = export_csv(tmp_path / "a.csv", VORMING, [
+        (rid(1), D, vorming_answers()),
+        (rid(2), "12/31/2021 11:59:00 PM", vorming_answers()),
+        (rid(3), D, [""] * len(VORMING)),
+    ])
+    b = export_csv(tmp_path / "b.csv", VORMING, [(rid(1), D, vorming_answers()), (rid(4), D, vorming_answers())])
+    h = _h([a, b])
+    status = h.respondents.set_index(["source", "respondent_id"])["status"]
+    assert status[("b.csv", rid(1))] == "duplicate"
+    assert status[("a.csv", rid(2))] == "outside_period"
+    assert status[("a.csv", rid(3))] == "no_answer"
+    acc = h.accounting
+    assert acc == {**acc, "read": 5, "used": 2}
+    assert acc["excluded"]["duplicate"] == 1 and acc["excluded"]["outside_period"] == 1 and acc["excluded"]["no_answer"] == 1
+    assert set(h.responses["respondent_id"]) == {rid(1), rid(4)}
+
+
+def test_conflicting_duplicate_is_an_error(tmp_path):
+    a = export_csv(tmp_path / "a.csv", VORMING, [(rid(1), D, vorming_answers("Tevreden"))])
+    b = export_csv(tmp_path / "b.csv", VORMING, [(rid(1), D, vorming_answers("Ontevreden"))])
+    with pytest.raises(AgiiError) as e:
+        _h([a, b])
+    msg = str(e.value)
+    assert rid(1) in msg and "a.csv row 3" in msg and "b.csv" in msg and "different answers" in msg
+
+
+def test_unknown_label_error_names_file_column_row(tmp_path):
+    f = export_csv(tmp_path / "a.csv", VORMING, [
+        (rid(1), D, vorming_answers()), (rid(2), D, vorming_answers("Tevreeden")),
+    ])
+    with pytest.raises(AgiiError) as e:
+        _h([f])
+    msg = str(e.value)
+    assert "a.csv" in msg and "'Tevreeden'" in msg and "row 4" in msg and "column M" in msg and "Heel tevreden" in msg
+    h = _h([f], unknown_labels="missing")
+    assert [u.label for u in h.unknown_labels] == ["Tevreeden"] and h.unknown_labels[0].count == 1
+    assert h.responses[(h.responses["question"] == "tevreden")]["respondent_id"].tolist() == [rid(1)]
+
+
+def test_curly_apostrophe_and_case_match(tmp_path):
+    cols = VORMING
+    vals = vorming_answers()
+    vals[0] = "  vreemdelingenrecht "
+    f = export_csv(tmp_path / "a.csv", cols, [(rid(1), D, vals)])
+    h = _h([f])
+    assert h.responses.loc[h.responses["question"] == "thema", "label_nl"].item() == "Vreemdelingenrecht"
+
+
+def test_unknown_survey_is_an_error(tmp_path):
+    f = export_csv(tmp_path / "a.csv", [("Do you eat steak?", "Response")], [(rid(1), D, ["Yes"])])
+    with pytest.raises(AgiiError, match="none of its questions belong to survey 'vorming'"):
+        _h([f])
+
+
+def test_numeric_value_export(tmp_path):
+    # positions: SAT5 1..5, 6 = Geen mening; NPS exported as score + 1
+    vals = ["2", "1", "1", "5", "4", "4", "6", "3", "11", ""]
+    f = export_csv(tmp_path / "a.csv", VORMING, [(rid(1), D, vals)])
+    h = _h([f], values="numeric")
+    r = h.responses.set_index(["question", "item"])["code"]
+    assert r[("thema", "")] == 2 and r[("vorm", "")] == 1 and r[("tevreden", "")] == 5
+    assert r[("aspecten", "bruikbaarheid")] == 98 and r[("aanraden", "")] == 10
+
+
+def test_numeric_out_of_range_is_reported(tmp_path):
+    vals = ["2", "1", "1", "5", "4", "4", "4", "3", "12", ""]
+    f = export_csv(tmp_path / "a.csv", VORMING, [(rid(1), D, vals)])
+    with pytest.raises(AgiiError, match="whole number 1-11"):
+        _h([f], values="numeric")
+
+
+def test_nps_out_of_range_text_export(tmp_path):
+    f = export_csv(tmp_path / "a.csv", VORMING, [(rid(1), D, vorming_answers(nps="11"))])
+    with pytest.raises(AgiiError, match=r"unknown answer '11'.*whole number 0-10"):
+        _h([f])
+
+
+def test_expanded_layout(tmp_path):
+    cols = [("Welke vorming volgde u?", o) for o in ["Omgaan met diversiteit", "Vreemdelingenrecht"]] + [
+        ("Hoe tevreden bent u in het algemeen over de vorming?", lab)
+        for lab in ["Heel ontevreden", "Ontevreden", "Neutraal", "Tevreden", "Heel tevreden", "Geen mening"]]
+    cols = [(c[0] if i in (0, 2) else "", c[1]) for i, c in enumerate(cols)]
+    f = export_csv(tmp_path / "a.csv", cols, [(rid(1), D, ["", "Vreemdelingenrecht", "", "", "", "Tevreden", "", ""])])
+    h = _h([f])
+    r = h.responses.set_index("question")["code"]
+    assert r["thema"] == 2 and r["tevreden"] == 4
+
+
+def test_language_edition_and_language_column(tmp_path):
+    cb = load_codebook("na_aanbod_mo")
+    q = cb.questions
+    cols = [(q["tevreden"].texts["en"][0], "Response")]
+    f = export_csv(tmp_path / "en.csv", cols, [(rid(1), D, ["Very satisfied"])])
+    h = _h([f], survey="na_aanbod_mo", year=2022)
+    assert h.files[0].edition_language == "en"
+    assert h.responses["language"].tolist() == ["en"] and h.responses["code"].tolist() == [5]
+    g = export_csv(tmp_path / "multi.csv", [(q["tevreden"].texts["nl"][0], "Response")],
+                   [(rid(2), D, ["Tevreden"]), (rid(3), D, ["Neutraal"])], language=["uk", "de"])
+    with pytest.raises(AgiiError) as e:
+        _h([g], survey="na_aanbod_mo", year=2022)
+    assert "'de'" in str(e.value) and "row 4" in str(e.value) and "column language" in str(e.value)
+
+
+def test_private_columns_never_reach_the_table(tmp_path):
+    planted = {rid(1): {"ip": "203.0.113.77", "email": "jan.peeters@example.be", "first": "Jan", "last": "Peeters",
+                        "custom": "klant-8812"}}
+    f = export_csv(tmp_path / "a.csv", VORMING, [(rid(1), D, vorming_answers())], private=planted)
+    h = _h([f])
+    blob = h.responses.astype(str).to_csv() + h.respondents.astype(str).to_csv()
+    for value in planted[rid(1)].values():
+        assert value not in blob
+    assert {"IP Address", "Email Address", "First Name", "Last Name", "Custom Data 1"} <= set(h.files[0].dropped_columns)
+
+
+def test_period_from_params(tmp_path):
+    f = export_csv(tmp_path / "a.csv", VORMING, [(rid(1), "03/15/2023 10:00:00 AM", vorming_answers()),
+                                                  (rid(2), "06/15/2023 10:00:00 AM", vorming_answers())])
+    h = _h([f], year=2023, period=(dt.date(2023, 3, 1), dt.date(2023, 5, 31)))
+    assert h.respondents["status"].tolist() == ["used", "outside_period"]
+    assert isinstance(h.responses["start"].dtype, type(pd.Series(pd.to_datetime(["2023-01-01"])).dtype))
