@@ -1,0 +1,616 @@
+"""Every figure of a survey-year, computed once, from the harmonised responses.
+
+`compute(params)` returns a `Results`: plain data (pandas tables and numbers) that the
+notebook, the Excel appendix, the overview and the JSON file all read, so no figure
+is computed twice. Definitions and formulas: docs/methodology.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import platform
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import __version__, stats
+from .codebook import NO_OPINION, NOT_APPLICABLE, Codebook, load_codebook
+from .harmonise import Harmonised
+from .params import Params, load_params, params_path
+from .prepare import file_sha256, prepare
+
+SCHEMA = "agii-results/1"
+LANGUAGE_NAMES = {"nl": "Nederlands", "en": "Engels", "fr": "Frans", "ar": "Arabisch", "uk": "Oekraïens"}
+REASON_LABELS = {
+    "duplicate": "Dubbel (zelfde respondent in overlappende exports)",
+    "outside_period": "Einddatum buiten de rapportperiode",
+    "no_date": "Geen datum",
+    "no_answer": "Geen enkele vraag beantwoord",
+}
+SCALE_BREAK_CAVEAT = (
+    "Vanaf 2022 bevat de schaal de antwoordcategorie ‘neutraal’; door het invoegen van die "
+    "categorie is een vergelijking met de vorige meting niet éénduidig te maken (breuk in de reeks)."
+)
+QUADRANTS = {
+    (True, True): "Sterkte behouden",
+    (True, False): "Prioriteit verbeteren",
+    (False, False): "Secundair",
+    (False, True): "Mogelijk overinvestering",
+}
+MONTHS_NL = ["jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec"]
+
+
+@dataclass
+class Results:
+    """All figures of one survey-year. Tables are tidy DataFrames; see docs/results-schema.md."""
+
+    survey: str
+    year: int
+    title: str
+    short_title: str
+    client_group: str
+    cadence: str
+    scale: str
+    threshold: int
+    key_figures: pd.DataFrame
+    response: pd.DataFrame
+    response_by: pd.DataFrame
+    exclusions: pd.DataFrame
+    distributions: pd.DataFrame
+    nps: pd.DataFrame
+    change: pd.DataFrame
+    breakdowns: pd.DataFrame
+    aspects: pd.DataFrame
+    priority: pd.DataFrame
+    trend: pd.DataFrame
+    themes: pd.DataFrame
+    quotes: pd.DataFrame
+    subgroups: pd.DataFrame
+    accounting: dict
+    provenance: dict
+    notes: list[str] = field(default_factory=list)
+
+    TABLES = ("key_figures", "response", "response_by", "exclusions", "distributions", "nps", "change",
+              "breakdowns", "aspects", "priority", "trend", "themes", "quotes", "subgroups")
+
+    # -- convenient scalars for narrative and overview --------------------------------
+    def figure(self, indicator: str) -> pd.Series | None:
+        kf = self.key_figures
+        hit = kf[kf["indicator"] == indicator]
+        return None if hit.empty else hit.iloc[0]
+
+    def headline(self) -> dict:
+        """The overview row (the published table's columns), as whole numbers or None."""
+        sat, nps = self.figure("pct_satisfied"), self.figure("nps")
+        resp = self.response.set_index("measure")["value"]
+        return {
+            "survey": self.survey,
+            "type": self.short_title,
+            "who": self.client_group,
+            "year": self.year,
+            "nps": None if nps is None else _int_or_none(nps["rounded"]),
+            "pct_satisfied": None if sat is None else _int_or_none(sat["rounded"]),
+            "diff": None if sat is None else _int_or_none(sat["diff_rounded"]),
+            "comparable": None if sat is None or pd.isna(sat["previous"]) else bool(sat["comparable"]),
+            "previous_year": None if sat is None or pd.isna(sat["previous"]) else int(sat["previous_year"]),
+            "invited": _int_or_none(resp.get("invited")),
+            "respondents": _int_or_none(resp.get("respondents")),
+            "response_rate": None if pd.isna(resp.get("response_rate", np.nan)) else float(resp["response_rate"]),
+        }
+
+    def to_dict(self) -> dict:
+        out = {
+            "schema": SCHEMA,
+            "survey": self.survey, "year": self.year, "title": self.title,
+            "short_title": self.short_title, "client_group": self.client_group,
+            "cadence": self.cadence, "scale": self.scale, "threshold": self.threshold,
+            "headline": self.headline(), "accounting": self.accounting,
+            "provenance": self.provenance, "notes": self.notes,
+        }
+        for name in self.TABLES:
+            out[name] = _records(getattr(self, name))
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Results":
+        """Rebuild from `to_dict()` output (the `_resultaten.json` file)."""
+        if data.get("schema") != SCHEMA:
+            raise ValueError(f"not a results file of schema {SCHEMA}")
+        tables = {name: pd.DataFrame(data.get(name) or []) for name in cls.TABLES}
+        return cls(
+            survey=data["survey"], year=int(data["year"]), title=data["title"], short_title=data["short_title"],
+            client_group=data["client_group"], cadence=data["cadence"], scale=data["scale"],
+            threshold=int(data["threshold"]), accounting=data["accounting"], provenance=data["provenance"],
+            notes=list(data.get("notes") or []), **tables,
+        )
+
+    @classmethod
+    def from_json(cls, path: Path) -> "Results":
+        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+    def to_json(self, path: Path | None = None) -> str:
+        text = json.dumps(_clean(self.to_dict()), ensure_ascii=False, indent=1, allow_nan=False)
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+
+def _int_or_none(v):
+    if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
+        return None
+    return int(v)
+
+
+def _records(df: pd.DataFrame) -> list[dict]:
+    return [
+        {k: _scalar(v) for k, v in row.items()} for row in df.to_dict(orient="records")
+    ]
+
+
+def _scalar(v):
+    if v is None or v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.floating, float)):
+        return None if math.isnan(v) else float(v)
+    if isinstance(v, (np.bool_,)):
+        return bool(v)
+    if isinstance(v, (pd.Timestamp, dt.date)):
+        return v.isoformat()
+    return v
+
+
+def _clean(obj):
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    return _scalar(obj)
+
+
+# ------------------------------------------------------------------ building blocks
+
+def wide(h: Harmonised | pd.DataFrame, question: str, item: str = "") -> pd.Series:
+    """Codes of one question (or matrix item) per used respondent (NaN = not answered)."""
+    responses = h.responses if isinstance(h, Harmonised) else h
+    sel = responses[(responses["question"] == question) & (responses["item"] == item) & responses["code"].notna()]
+    return sel.set_index(["source", "respondent_id"])["code"]
+
+
+def _respondent_index(h: Harmonised) -> pd.MultiIndex:
+    u = h.used
+    return pd.MultiIndex.from_arrays([u["source"], u["respondent_id"]])
+
+
+def satisfaction(codes: pd.Series, codebook: Codebook, year: int, N: int | None = None) -> stats.Proportion:
+    """Top-2 box among answers on a scale point (Geen mening / NvT / missing excluded)."""
+    scale = codebook.scale(year)
+    on_scale = codes[codes.isin(scale.codes)]
+    return stats.proportion(int(on_scale.isin(scale.top2).sum()), int(len(on_scale)), N)
+
+
+def nps_of(codes: pd.Series, codebook: Codebook, N: int | None = None) -> stats.Nps:
+    bands = codebook.nps_bands
+    valid = codes[codes.between(bands["min"], bands["max"])]
+    return stats.nps(int(valid.isin(bands["promoters"]).sum()), int(valid.isin(bands["passives"]).sum()),
+                     int(valid.isin(bands["detractors"]).sum()), N)
+
+
+def _fpc_N(N: int | None, n: int) -> int | None:
+    """Invited count usable for the finite-population correction (never below n)."""
+    return N if N is not None and N >= n else None
+
+
+def _figure_row(indicator, label, est, kind, unit="%"):
+    if kind == "prop":
+        return {"indicator": indicator, "label": label, "unit": unit, "n": est.n, "k": est.k,
+                "estimate": 100 * est.p, "lo": 100 * est.lo, "hi": 100 * est.hi, "se": 100 * est.se,
+                "rounded": np.nan if est.n == 0 else stats.percent(est.p)}
+    return {"indicator": indicator, "label": label, "unit": "punten", "n": est.n, "k": est.promoters,
+            "estimate": est.score, "lo": est.lo, "hi": est.hi, "se": est.se,
+            "rounded": np.nan if est.n == 0 else stats.nps_points(est)}
+
+
+# ------------------------------------------------------------------ previous year
+
+@dataclass
+class _Previous:
+    year: int
+    sat: stats.Proportion | None
+    nps: stats.Nps | None
+    pct_published: float | None
+    nps_published: float | None
+    scale: str
+    source: str
+
+
+def _previous(params: Params, codebook: Codebook) -> _Previous | None:
+    prev_path = params_path(params.survey, params.year - 1, params.path.parent.parent)
+    if prev_path.exists():
+        pp = load_params(prev_path)
+        h = prepare(pp)
+        head = wide(h, codebook.headline)
+        sat = satisfaction(head, codebook, pp.year, _fpc_N(pp.invited, len(h.used)))
+        nps = nps_of(wide(h, codebook.nps), codebook, _fpc_N(pp.invited, len(h.used))) if codebook.nps else None
+        return _Previous(pp.year, sat, nps, None, None, codebook.scale_name(pp.year),
+                         f"berekend uit de ruwe gegevens van {pp.year} ({prev_path.name})")
+    if params.previous is not None:
+        p = params.previous
+        scale = p.scale or _safe_scale(codebook, p.year)
+        return _Previous(p.year, None, None, p.pct_satisfied, p.nps, scale, f"gepubliceerd cijfer: {p.source}")
+    return None
+
+
+def _safe_scale(codebook: Codebook, year: int) -> str:
+    try:
+        return codebook.scale_name(year)
+    except Exception:
+        return "?"
+
+
+def _change_row(indicator, label, cur, prev_est, prev_published, prev: _Previous, comparable, kind):
+    row = {"indicator": indicator, "label": label, "previous_year": prev.year, "source": prev.source,
+           "comparable": comparable}
+    if kind == "prop":
+        current = 100 * cur.p
+        cur_r = stats.percent(cur.p) if cur.n else np.nan
+    else:
+        current = cur.score
+        cur_r = stats.nps_points(cur) if cur.n else np.nan
+    if prev_est is not None:
+        ch = stats.change_proportion(cur, prev_est, comparable) if kind == "prop" else stats.change_nps(cur, prev_est, comparable)
+        previous = 100 * prev_est.p if kind == "prop" else prev_est.score
+        prev_r = (stats.percent(prev_est.p) if kind == "prop" else stats.nps_points(prev_est)) if prev_est.n else np.nan
+        row.update(previous=previous, previous_rounded=prev_r, diff=ch.diff, se=ch.se, z=ch.z,
+                   p_value=ch.p_value, significant=bool(ch.significant), from_raw=True)
+    elif prev_published is not None:
+        row.update(previous=float(prev_published), previous_rounded=float(stats.round_half_up(prev_published)),
+                   diff=current - prev_published, se=np.nan, z=np.nan, p_value=np.nan, significant=False,
+                   from_raw=False)
+    else:
+        return None
+    row["current"] = current
+    row["diff_rounded"] = (cur_r - row["previous_rounded"]) if not (pd.isna(cur_r) or pd.isna(row["previous_rounded"])) else np.nan
+    return row
+
+
+# ------------------------------------------------------------------ suppression
+
+def suppress(n: pd.Series, threshold: int) -> pd.Series:
+    """Which groups to hide: n below the threshold, plus a complementary one.
+
+    When exactly one group is hidden, the total minus the shown groups would reveal
+    it, so the next-smallest group is hidden too (secondary suppression).
+    Groups with n == 0 are not shown at all and do not count.
+    """
+    n = n.astype(float)
+    hidden = (n > 0) & (n < threshold)
+    if hidden.sum() == 1:
+        rest = n[(~hidden) & (n > 0)]
+        if len(rest):
+            hidden[rest.idxmin()] = True
+    return hidden
+
+
+def _group_figures(groups: pd.Series, head: pd.Series, npsc: pd.Series | None, codebook, year, threshold,
+                   order: list, labels: dict) -> pd.DataFrame:
+    rows = []
+    for code in order:
+        members = groups.index[groups == code]
+        sat = satisfaction(head.reindex(members).dropna(), codebook, year)
+        row = {"group_code": code, "group": labels.get(code, str(code)), "n": int(len(members)),
+               "n_satisfaction": sat.n, "pct_satisfied": 100 * sat.p, "lo": 100 * sat.lo, "hi": 100 * sat.hi,
+               "pct_rounded": np.nan if sat.n == 0 else stats.percent(sat.p)}
+        if npsc is not None:
+            e = nps_of(npsc.reindex(members).dropna(), codebook)
+            row.update(n_nps=e.n, nps=e.score, nps_lo=e.lo, nps_hi=e.hi,
+                       nps_rounded=np.nan if e.n == 0 else stats.nps_points(e))
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    if df.empty:
+        return df
+    hidden = suppress(df["n"], threshold)
+    df["suppressed"] = hidden.to_numpy()
+    value_cols = [c for c in df.columns if c not in ("group_code", "group", "suppressed")]
+    df.loc[df["suppressed"], value_cols] = np.nan
+    return df[df["n"].fillna(1) > 0].reset_index(drop=True)
+
+
+# ------------------------------------------------------------------ compute
+
+def compute(params: Params | str | Path, harmonised: Harmonised | None = None) -> Results:
+    """All figures of one survey-year (see module docstring)."""
+    if not isinstance(params, Params):
+        params = load_params(params)
+    started = dt.datetime.now()
+    codebook = load_codebook(params.survey)
+    h = harmonised or prepare(params)
+    year, threshold = params.year, params.suppression_threshold
+    used = h.used
+    n_used = len(used)
+    N = _fpc_N(params.invited, n_used)
+    head = wide(h, codebook.headline)
+    npsc = wide(h, codebook.nps) if codebook.nps else None
+    scale = codebook.scale(year)
+
+    # key figures
+    sat = satisfaction(head, codebook, year, N)
+    kf = [_figure_row("pct_satisfied", "% (heel) tevreden", sat, "prop")]
+    nps_est = nps_of(npsc, codebook, N) if npsc is not None else None
+    if nps_est is not None:
+        kf.append(_figure_row("nps", "Net Promoter Score", nps_est, "nps"))
+        kf.append(_figure_row("pct_detractors", "% criticasten (0-6)",
+                              stats.proportion(nps_est.detractors, nps_est.n, N), "prop"))
+        kf.append(_figure_row("pct_promoters", "% promotors (9-10)",
+                              stats.proportion(nps_est.promoters, nps_est.n, N), "prop"))
+    subgroup_rows = []
+    for name, spec in codebook.subgroups.items():
+        g = wide(h, spec["question"])
+        members = g.index[g.isin(spec["codes"])]
+        est = satisfaction(head.reindex(members).dropna(), codebook, year)
+        hidden = est.n < threshold
+        row = _figure_row(f"pct_satisfied_{name}", f"% (heel) tevreden: {spec['label']}", est, "prop")
+        row.update(subgroup=name, suppressed=hidden)
+        if hidden:
+            row.update(estimate=np.nan, lo=np.nan, hi=np.nan, se=np.nan, rounded=np.nan, k=np.nan)
+        subgroup_rows.append(row)
+    key_figures = pd.DataFrame(kf + [{k: v for k, v in r.items() if k not in ("subgroup", "suppressed")} for r in subgroup_rows if not r["suppressed"]])
+    subgroups = pd.DataFrame(subgroup_rows, columns=["indicator", "label", "unit", "n", "k", "estimate", "lo", "hi", "se", "rounded", "subgroup", "suppressed"])
+
+    # change on last year
+    prev = _previous(params, codebook)
+    change_rows = []
+    if prev is not None:
+        comparable = prev.scale == codebook.scale_name(year)
+        r = _change_row("pct_satisfied", "% (heel) tevreden", sat, prev.sat, prev.pct_published, prev, comparable, "prop")
+        if r:
+            change_rows.append(r)
+        if nps_est is not None:
+            r = _change_row("nps", "Net Promoter Score", nps_est, prev.nps, prev.nps_published, prev, True, "nps")
+            if r:
+                change_rows.append(r)
+    change = pd.DataFrame(change_rows, columns=["indicator", "label", "current", "previous_year", "previous",
+                                                "previous_rounded", "diff", "diff_rounded", "se", "z", "p_value",
+                                                "significant", "comparable", "from_raw", "source"])
+    for col in ("previous", "previous_year", "diff", "diff_rounded", "comparable", "p_value", "significant", "source"):
+        key_figures[col] = np.nan if col not in ("comparable", "significant", "source") else None
+    for _, c in change.iterrows():
+        m = key_figures["indicator"] == c["indicator"]
+        for col in ("previous", "previous_year", "diff", "diff_rounded", "p_value"):
+            key_figures.loc[m, col] = c[col]
+        key_figures.loc[m, "comparable"] = bool(c["comparable"])
+        key_figures.loc[m, "significant"] = bool(c["significant"])
+        key_figures.loc[m, "source"] = c["source"]
+    notes = []
+    if any(not c for c in change["comparable"]):
+        notes.append(SCALE_BREAK_CAVEAT)
+
+    # response
+    acc = h.accounting
+    response = pd.DataFrame([
+        {"measure": "invited", "label": "Aangeschreven", "value": params.invited},
+        {"measure": "read", "label": "Rijen gelezen uit de exports", "value": acc["read"]},
+        {"measure": "respondents", "label": "Respondenten (gebruikt)", "value": acc["used"]},
+        {"measure": "complete", "label": "Volledige antwoorden", "value": acc["complete"]},
+        {"measure": "partial", "label": "Gedeeltelijke antwoorden", "value": acc["partial"]},
+        {"measure": "response_rate", "label": "Responsgraad",
+         "value": (acc["used"] / params.invited) if params.invited else np.nan},
+        {"measure": "response_rate_complete", "label": "Responsgraad (volledig)",
+         "value": (acc["complete"] / params.invited) if params.invited else np.nan},
+    ])
+    by_rows = []
+    for dim, col, names in (("language", "language", LANGUAGE_NAMES), ("collector", "collector_id", {})):
+        counts = used.groupby(col).agg(respondents=("complete", "size"), complete=("complete", "sum"))
+        for key, r in counts.iterrows():
+            invited = params.invited_by.get(str(key))
+            by_rows.append({"dimension": dim, "group_code": str(key), "group": names.get(key, str(key) or "-"),
+                            "respondents": int(r["respondents"]), "complete": int(r["complete"]),
+                            "partial": int(r["respondents"] - r["complete"]), "invited": invited,
+                            "response_rate": (r["respondents"] / invited) if invited else np.nan})
+    response_by = pd.DataFrame(by_rows, columns=["dimension", "group_code", "group", "respondents", "complete",
+                                                 "partial", "invited", "response_rate"])
+    if len(response_by):
+        for dim in response_by["dimension"].unique():
+            m = response_by["dimension"] == dim
+            hidden = suppress(response_by.loc[m, "respondents"], threshold)
+            response_by.loc[m, "suppressed"] = hidden.to_numpy()
+        response_by["suppressed"] = response_by["suppressed"].astype(bool)
+        response_by.loc[response_by["suppressed"], ["respondents", "complete", "partial", "response_rate"]] = np.nan
+    exclusions = pd.DataFrame(
+        [{"reason": k, "label": REASON_LABELS[k], "count": v} for k, v in acc["excluded"].items()]
+    )
+
+    # distributions of every closed question
+    distributions = _distributions(h, codebook, year, n_used)
+
+    # NPS components
+    nps_table = pd.DataFrame(columns=["component", "label", "count", "share", "lo", "hi"])
+    if nps_est is not None:
+        rows = []
+        for comp, label, k in (("promoters", "Promotors (9-10)", nps_est.promoters),
+                               ("passives", "Passief (7-8)", nps_est.passives),
+                               ("detractors", "Criticasten (0-6)", nps_est.detractors)):
+            e = stats.proportion(k, nps_est.n, N)
+            rows.append({"component": comp, "label": label, "count": k, "share": e.p, "lo": e.lo, "hi": e.hi})
+        rows.append({"component": "score", "label": "NPS", "count": nps_est.n, "share": nps_est.score,
+                     "lo": nps_est.lo, "hi": nps_est.hi})
+        nps_table = pd.DataFrame(rows)
+
+    # breakdowns
+    bd_parts = []
+    dims = [(q, codebook.questions[q].label, wide(h, q),
+             [o.code for o in codebook.questions[q].options], {o.code: o.nl for o in codebook.questions[q].options})
+            for q in codebook.breakdowns if codebook.questions[q].asked_in(year)]
+    if len(codebook.languages) > 1:
+        lang = pd.Series(used["language"].to_numpy(), index=_respondent_index(h))
+        dims.append(("taal_vragenlijst", "Taal van de vragenlijst", lang, list(LANGUAGE_NAMES), LANGUAGE_NAMES))
+    for qid, qlabel, groups, order, labels in dims:
+        df = _group_figures(groups, head, npsc, codebook, year, threshold, order, labels)
+        if df.empty:
+            continue
+        df.insert(0, "question_label", qlabel)
+        df.insert(0, "question", qid)
+        bd_parts.append(df)
+    breakdowns = pd.concat(bd_parts, ignore_index=True) if bd_parts else pd.DataFrame()
+
+    aspects, priority = _aspects(h, codebook, year, head, N)
+    trend = _trend(h, head, npsc, codebook, year, threshold) if codebook.cadence == "continuous" else pd.DataFrame()
+    themes, quotes = _themes(h, params)
+
+    provenance = {
+        "inputs": [{"file": Path(i.file).name, "sha256": file_sha256(i.file)} for i in params.inputs],
+        "params": params.to_dict(),
+        "codebook": codebook.path.name,
+        "versions": _versions(),
+        "computed_at": started.isoformat(timespec="seconds"),
+        "demo": params.demo,
+    }
+    return Results(
+        survey=params.survey, year=year, title=codebook.title, short_title=codebook.short_title,
+        client_group=codebook.client_group, cadence=codebook.cadence, scale=scale.name, threshold=threshold,
+        key_figures=key_figures, response=response, response_by=response_by, exclusions=exclusions,
+        distributions=distributions, nps=nps_table, change=change, breakdowns=breakdowns,
+        aspects=aspects, priority=priority, trend=trend, themes=themes, quotes=quotes, subgroups=subgroups,
+        accounting=acc, provenance=provenance, notes=notes,
+    )
+
+
+def _distributions(h: Harmonised, codebook: Codebook, year: int, n_used: int) -> pd.DataFrame:
+    """Counts and shares per answer of every closed question (and matrix item)."""
+    rows = []
+    r = h.responses
+    for q in codebook.questions_in(year):
+        if q.type == "open":
+            continue
+        items = list(q.items) if q.type == "matrix" else [""]
+        for item in items:
+            codes = r.loc[(r["question"] == q.id) & (r["item"] == item) & r["code"].notna(), "code"] if q.type != "multi" else None
+            if q.type == "multi":
+                sel = r[(r["question"] == q.id)]
+                answered = sel["respondent_id"].nunique()
+                for o in q.options:
+                    k = int((sel["item"] == str(o.code)).sum())
+                    rows.append(_dist_row(q, item, o.code, o.nl, "choice", k, answered, n_used))
+                continue
+            if q.type == "nps":
+                options = [(s, str(s), "score") for s in range(codebook.nps_bands["min"], codebook.nps_bands["max"] + 1)]
+                base = len(codes)
+            else:
+                opts = codebook.answer_options(q, year)
+                options = [(o.code, o.nl, "scale" if o.kind == "scale" else o.kind if o.kind != "choice" else "choice")
+                           for o in opts]
+                base = int(codes.isin([o.code for o in opts if o.kind in ("scale", "choice")]).sum())
+            counts = codes.value_counts()
+            for code, label, kind in options:
+                k = int(counts.get(float(code), 0))
+                denom = base if kind in ("scale", "choice", "score") else n_used
+                rows.append(_dist_row(q, item, code, label, kind, k, denom, n_used))
+            missing = n_used - len(codes)
+            rows.append(_dist_row(q, item, None, "Niet beantwoord", "missing", missing, n_used, n_used))
+    return pd.DataFrame(rows)
+
+
+def _dist_row(q, item, code, label, kind, k, denom, n_used):
+    return {"question": q.id, "question_label": q.label, "item": item,
+            "item_label": q.item_label(item) if item and q.type == "matrix" else "",
+            "code": code, "label": label, "kind": kind, "count": k,
+            "share": (k / denom) if denom else np.nan,
+            "base": "antwoorden op de schaal" if kind in ("scale", "choice", "score") else "alle respondenten"}
+
+
+def _aspects(h, codebook, year, head, N):
+    rows, prio = [], []
+    scale = codebook.scale(year)
+    nat = codebook.special[NOT_APPLICABLE].code
+    nop = codebook.special[NO_OPINION].code
+    for q in codebook.questions_in(year):
+        if q.type != "matrix":
+            continue
+        for item in q.items:
+            codes = wide(h, q.id, item)
+            est = satisfaction(codes, codebook, year)
+            answered = len(codes)
+            on_scale = codes[codes.isin(scale.codes)]
+            joined = pd.concat([on_scale.rename("a"), head[head.isin(scale.codes)].rename("t")], axis=1, join="inner")
+            rho = stats.spearman(joined["a"], joined["t"])
+            rows.append({"question": q.id, "item": item, "label": q.item_label(item), "n": est.n, "k": est.k,
+                         "pct_satisfied": 100 * est.p, "lo": 100 * est.lo, "hi": 100 * est.hi,
+                         "pct_rounded": np.nan if est.n == 0 else stats.percent(est.p),
+                         "n_answered": answered, "n_no_opinion": int((codes == nop).sum()),
+                         "n_not_applicable": int((codes == nat).sum()),
+                         "share_not_applicable": (codes == nat).mean() if answered else np.nan,
+                         "importance": rho, "n_pairs": len(joined)})
+    aspects = pd.DataFrame(rows)
+    if aspects.empty:
+        return aspects, pd.DataFrame()
+    aspects = aspects.sort_values(["question", "pct_satisfied"], ascending=[True, False], kind="stable")
+    aspects["rank"] = aspects.groupby("question").cumcount() + 1
+    aspects = aspects.reset_index(drop=True)
+    prio = aspects[["question", "item", "label", "importance", "pct_satisfied", "n_pairs"]].rename(
+        columns={"pct_satisfied": "performance"}).copy()
+    valid = prio.dropna(subset=["importance", "performance"])
+    imp_mid, perf_mid = valid["importance"].median(), valid["performance"].median()
+    prio["importance_median"], prio["performance_median"] = imp_mid, perf_mid
+    prio["quadrant"] = [
+        QUADRANTS[(i >= imp_mid, p >= perf_mid)] if not (pd.isna(i) or pd.isna(p)) else None
+        for i, p in zip(prio["importance"], prio["performance"])
+    ]
+    return aspects, prio.reset_index(drop=True)
+
+
+def _trend(h, head, npsc, codebook, year, threshold):
+    used = h.used
+    when = pd.Series(pd.to_datetime(used["end"].fillna(used["start"])).to_numpy(), index=_respondent_index(h))
+    parts = []
+    for period, keyf, labelf, order in (
+        ("quarter", lambda d: d.dt.quarter, lambda k: f"K{k}", range(1, 5)),
+        ("month", lambda d: d.dt.month, lambda k: MONTHS_NL[k - 1], range(1, 13)),
+    ):
+        groups = keyf(when.dropna()).astype(int)
+        df = _group_figures(groups, head, npsc, codebook, year, threshold, list(order),
+                            {k: labelf(k) for k in order})
+        if df.empty:
+            continue
+        df.insert(0, "period_type", period)
+        parts.append(df.rename(columns={"group_code": "period", "group": "period_label"}))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def _themes(h, params: Params):
+    from .themes import code_answers, load_themes, select_quotes, theme_table
+
+    r = h.responses
+    answers = r[(r["question"] == "verbeteren") & r["text"].notna()]
+    if answers.empty:
+        return pd.DataFrame(columns=["theme", "label", "n", "share", "lo", "hi"]), pd.DataFrame(columns=["theme", "quote"])
+    book = load_themes()
+    texts = answers["text"].astype(str).reset_index(drop=True)
+    langs = answers["language"].astype(str).reset_index(drop=True)
+    coded = code_answers(texts, langs, book, survey=params.survey)
+    table = theme_table(coded, len(texts), None, book)
+    quotes = pd.DataFrame(columns=["theme", "quote"])
+    if params.quotes and params.max_quotes:
+        picks = []
+        for theme in table["theme"]:
+            if theme in coded.columns:
+                for q in select_quotes(texts, coded, theme, params.max_quotes, seed=params.year):
+                    picks.append({"theme": theme, "quote": q})
+        quotes = pd.DataFrame(picks, columns=["theme", "quote"])
+    return table, quotes
+
+
+def _versions() -> dict:
+    import importlib.metadata as md
+
+    out = {"python": platform.python_version(), "agii_analysis": __version__}
+    for pkg in ("pandas", "numpy", "matplotlib", "openpyxl", "papermill", "nbconvert", "weasyprint", "python-calamine"):
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            pass
+    return out
