@@ -24,7 +24,7 @@ reports: demo
 	$(AGII) run --all
 
 test: demo
-	$(PY) -m pytest -p no:cacheprovider --nbval-sanitize-with notebooks/nbval_sanitize.cfg
+	$(PY) -m pytest -p no:cacheprovider --nbval --nbval-sanitize-with notebooks/nbval_sanitize.cfg
 
 # Re-execute the notebook templates on the demo parameters and store their outputs
 # (what nbval compares against). Run after changing a template or the demo data.

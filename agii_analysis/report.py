@@ -1,0 +1,349 @@
+"""What the notebook cells show: Dutch text, tables and charts from a `Results`.
+
+Every number here is read from the results object (never computed or typed), and
+formatted the Dutch way. Each function returns one displayable object, so a template
+cell is a single call.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+from IPython.display import HTML, Image, Markdown
+
+from . import charts
+from .params import REPO_ROOT, find_params, load_params
+from .results import LANGUAGE_NAMES, SCALE_BREAK_CAVEAT, Results, compute
+
+SOURCE = "Bron: Agentschap Integratie en Inburgering, {title} {year}"
+
+
+def _repo_path(path: str | Path) -> Path:
+    """Relative paths are relative to the repository (notebooks may run in notebooks/)."""
+    p = Path(path)
+    return p if p.is_absolute() or p.exists() else REPO_ROOT / p
+
+
+def load(params_file: str | None = None, results_file: str | None = None,
+         suppression_threshold: int | None = None, show_quotes: bool | None = None) -> Results:
+    """The results of a survey-year: from the runner's JSON when given, else computed.
+
+    A threshold or quotes setting that differs from the params file (papermill `-p`)
+    recomputes with that setting.
+    """
+    if results_file and _repo_path(results_file).exists():
+        res = Results.from_json(_repo_path(results_file))
+        same_threshold = suppression_threshold in (None, res.threshold)
+        same_quotes = show_quotes in (None, res.provenance["params"]["quotes"])
+        if same_threshold and same_quotes:
+            return res
+    if not params_file:
+        raise ValueError("give params_file (or results_file)")
+    params = load_params(_repo_path(params_file))
+    changes = {}
+    if suppression_threshold is not None:
+        changes["suppression_threshold"] = int(suppression_threshold)
+    if show_quotes is not None:
+        changes["quotes"] = bool(show_quotes)
+    return compute(replace(params, **changes) if changes else params)
+
+
+# ------------------------------------------------------------------ formatting
+
+def pct(x, decimals: int = 0) -> str:
+    """95 % / 95,4 % from a value in percent."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    return f"{x:.{decimals}f}".replace(".", ",") + " %"
+
+
+def dec(x, decimals: int = 1) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    return f"{x:.{decimals}f}".replace(".", ",").replace("-", "−")
+
+
+def num(x) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    return f"{int(round(x)):,}".replace(",", "\u202f")
+
+
+def signed(x) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    x = int(x)
+    return f"+{x}" if x > 0 else f"−{abs(x)}" if x < 0 else "0"
+
+
+def _source(res: Results, n=None) -> str:
+    s = SOURCE.format(title=res.title, year=res.year)
+    return s + (f"; n = {num(n)}" if n is not None else "")
+
+
+def _png(fig) -> Image:
+    return Image(data=charts.to_png_bytes(fig), format="png")
+
+
+def _table(df: pd.DataFrame) -> HTML:
+    return HTML(df.to_html(index=False, escape=True, border=0, classes="agii-table", na_rep="–"))
+
+
+# ------------------------------------------------------------------ sections
+
+def title_block(res: Results) -> Markdown:
+    lines = [f"**{res.title}** · rapportjaar {res.year} · doelgroep: {res.client_group.lower()}"]
+    if res.provenance.get("demo"):
+        lines.append("\n> **Demogegevens.** Dit rapport is gemaakt met verzonnen antwoorden die de gepubliceerde "
+                     "cijfers nabootsen; het bevat geen echte antwoorden van klanten.")
+    return Markdown("\n".join(lines))
+
+
+def summary(res: Results) -> Markdown:
+    sat, nps = res.figure("pct_satisfied"), res.figure("nps")
+    out = [f"- **{pct(sat['rounded'])} (heel) tevreden** (95 %-betrouwbaarheidsinterval {pct(sat['lo'], 1)} – "
+           f"{pct(sat['hi'], 1)}; n = {num(sat['n'])})."]
+    if nps is not None:
+        out.append(f"- **Net Promoter Score {signed(nps['rounded'])}** (interval {dec(nps['lo'])} tot {dec(nps['hi'])}; "
+                   f"n = {num(nps['n'])}).")
+    else:
+        out.append("- Net Promoter Score: niet bevraagd in deze bevraging (nvt).")
+    ch = res.change[res.change["indicator"] == "pct_satisfied"] if len(res.change) else res.change
+    if len(ch):
+        c = ch.iloc[0]
+        sig = ("statistisch significant" if c["significant"] else "niet statistisch significant") if c.get("from_raw") else "niet getoetst (vorig cijfer enkel gepubliceerd)"
+        out.append(f"- Verschil met {int(c['previous_year'])}: **{signed(c['diff_rounded'])} procentpunt** "
+                   f"(van {pct(c['previous_rounded'])} naar {pct(sat['rounded'])}; {sig}).")
+        if not c["comparable"]:
+            out.append(f"- **Breuk in de reeks [b].** {SCALE_BREAK_CAVEAT}")
+    else:
+        out.append("- Geen vergelijking met een vorig jaar beschikbaar (eerste meting of geen gegevens).")
+    for _, s in res.subgroups.iterrows():
+        if s.get("suppressed"):
+            out.append(f"- {s['label']}: niet getoond, te weinig respondenten [c].")
+        else:
+            out.append(f"- {s['label']}: **{pct(s['rounded'])}** (interval {pct(s['lo'], 1)} – {pct(s['hi'], 1)}; n = {num(s['n'])}).")
+    return Markdown("\n".join(out))
+
+
+def response(res: Results) -> Markdown:
+    r = res.response.set_index("measure")["value"]
+    invited = r.get("invited")
+    lines = []
+    if invited is not None and not (isinstance(invited, float) and math.isnan(invited)):
+        lines.append(f"Van de **{num(invited)}** aangeschreven personen antwoordden er **{num(r['respondents'])}** "
+                     f"(responsgraad **{pct(100 * r['response_rate'], 1)}**): {num(r['complete'])} volledig en "
+                     f"{num(r['partial'])} gedeeltelijk.")
+    else:
+        lines.append(f"**{num(r['respondents'])}** respondenten; het aantal aangeschreven personen is niet gekend.")
+    excl = res.exclusions[res.exclusions["count"] > 0]
+    total_excl = int(res.exclusions["count"].sum())
+    lines.append(f"\nUit de exports werden **{num(r['read'])}** rijen gelezen: {num(r['respondents'])} gebruikt en "
+                 f"{num(total_excl)} uitgesloten" + (":" if len(excl) else "."))
+    for _, e in excl.iterrows():
+        lines.append(f"- {e['label']}: {num(e['count'])}")
+    return Markdown("\n".join(lines))
+
+
+def response_table(res: Results) -> HTML:
+    df = res.response_by.copy()
+    if df.empty:
+        return HTML("<p>Geen opsplitsing beschikbaar.</p>")
+    df["Respondenten"] = [("[c]" if s else num(v)) for v, s in zip(df["respondents"], df["suppressed"])]
+    df["Responsgraad"] = [("–" if pd.isna(v) else pct(100 * v, 1)) for v in df["response_rate"]]
+    df["Dimensie"] = df["dimension"].map({"language": "Taal vragenlijst", "collector": "Collector"})
+    return _table(df[["Dimensie", "group", "Respondenten", "Responsgraad"]].rename(columns={"group": "Groep"}))
+
+
+def satisfaction_chart(res: Results, question: str | None = None) -> Image:
+    q = question or "tevreden"
+    dist = res.distributions
+    n = dist[(dist["question"] == q) & (dist["kind"] == "scale")]["count"].sum()
+    return _png(charts.distribution_chart(dist, q, title=f"Algemene tevredenheid {res.year}", source=_source(res, n)))
+
+
+def satisfaction_text(res: Results) -> Markdown:
+    d = res.distributions
+    rows = d[(d["question"] == "tevreden") & (d["item"] == "")]
+    scale = rows[rows["kind"] == "scale"]
+    parts = [f"{r['label']}: {pct(100 * r['share'])}" for _, r in scale.iterrows()]
+    other = rows[rows["kind"].isin(["no_opinion", "missing"])]
+    extra = "; ".join(f"{r['label'].lower()}: {num(r['count'])}" for _, r in other.iterrows())
+    return Markdown(f"Verdeling over de schaal ({res.scale}, n = {num(scale['count'].sum())}): " + "; ".join(parts)
+                    + f". Buiten de noemer: {extra}.")
+
+
+def nps_section(res: Results):
+    if res.nps.empty:
+        return Markdown("Deze bevraging stelt geen aanbevelingsvraag: de Net Promoter Score is niet van toepassing (nvt).")
+    t = res.nps.set_index("component")
+    return Markdown(
+        f"**{pct(100 * t.loc['promoters', 'share'])}** promotors (score 9–10), "
+        f"**{pct(100 * t.loc['passives', 'share'])}** passieven (7–8) en **{pct(100 * t.loc['detractors', 'share'])}** "
+        f"criticasten (0–6). NPS = % promotors − % criticasten = **{signed(res.figure('nps')['rounded'])}**."
+    )
+
+
+def nps_chart(res: Results):
+    if res.nps.empty:
+        return Markdown("")
+    return _png(charts.nps_chart(res.nps, title=f"Net Promoter Score {res.year}",
+                                 source=_source(res, int(res.nps.set_index('component').loc['score', 'count']))))
+
+
+def aspects_chart(res: Results) -> Image:
+    return _png(charts.aspects_chart(res.aspects, title=f"Tevredenheid per onderdeel {res.year}", source=_source(res)))
+
+
+def aspects_text(res: Results) -> Markdown:
+    a = res.aspects.sort_values("rank")
+    best = ", ".join(f"{r['label']} ({pct(r['pct_rounded'])})" for _, r in a.head(3).iterrows())
+    worst = a.iloc[-1]
+    text = f"Best beoordeeld: {best}. Laagst: {worst['label']} ({pct(worst['pct_rounded'])})."
+    na = a[a["share_not_applicable"] > 0]
+    if len(na):
+        text += " Niet van toepassing: " + "; ".join(f"{r['label']} {pct(100 * r['share_not_applicable'])}" for _, r in na.iterrows()) + "."
+    return Markdown(text)
+
+
+def priority_chart(res: Results) -> Image:
+    return _png(charts.priority_chart(res.priority, title=f"Prioriteitenmatrix {res.year}", source=_source(res)))
+
+
+def priority_text(res: Results) -> Markdown:
+    p = res.priority
+    lines = ["Belang = Spearman-correlatie van het onderdeel met de algemene tevredenheid; prestatie = % (heel) tevreden."]
+    for quadrant in ("Prioriteit verbeteren", "Sterkte behouden", "Mogelijk overinvestering", "Secundair"):
+        items = p[p["quadrant"] == quadrant]["label"].tolist()
+        if items:
+            lines.append(f"- **{quadrant}**: {', '.join(items)}")
+    return Markdown("\n".join(lines))
+
+
+def breakdown_chart(res: Results, question: str) -> Image:
+    b = res.breakdowns
+    label = b.loc[b["question"] == question, "question_label"].iloc[0]
+    return _png(charts.breakdown_chart(b, question, title=f"% (heel) tevreden naar {label.lower()} {res.year}",
+                                       source=_source(res)))
+
+
+def breakdown_table(res: Results, question: str) -> HTML:
+    b = res.breakdowns[res.breakdowns["question"] == question]
+    out = pd.DataFrame({
+        "Groep": b["group"],
+        "Respondenten": ["[c]" if s else num(v) for v, s in zip(b["n"], b["suppressed"])],
+        "% (heel) tevreden": ["[c]" if s else pct(v) for v, s in zip(b["pct_rounded"], b["suppressed"])],
+        "Interval": ["[c]" if s else f"{pct(lo, 1)} – {pct(hi, 1)}" for lo, hi, s in zip(b["lo"], b["hi"], b["suppressed"])],
+    })
+    if "nps_rounded" in b:
+        out["NPS"] = ["[c]" if s else signed(v) if not pd.isna(v) else "–" for v, s in zip(b["nps_rounded"], b["suppressed"])]
+    return _table(out)
+
+
+def breakdown_questions(res: Results) -> list[str]:
+    return list(dict.fromkeys(res.breakdowns["question"])) if len(res.breakdowns) else []
+
+
+def trend_chart(res: Results, period_type: str = "month"):
+    if res.trend.empty:
+        return Markdown("Geen verloop: deze bevraging loopt eenmaal per jaar.")
+    return _png(charts.trend_chart(res.trend, period_type, title=f"Verloop van de tevredenheid in {res.year}",
+                                   source=_source(res)))
+
+
+def trend_text(res: Results) -> Markdown:
+    if res.trend.empty:
+        return Markdown("")
+    q = res.trend[(res.trend["period_type"] == "quarter") & ~res.trend["suppressed"].astype(bool)]
+    parts = "; ".join(f"{r['period_label']}: {pct(r['pct_rounded'])} (n = {num(r['n'])})" for _, r in q.iterrows())
+    hidden = int(res.trend["suppressed"].astype(bool).sum())
+    tail = f" {hidden} perioden niet getoond wegens te weinig respondenten [c]." if hidden else ""
+    return Markdown(f"Per kwartaal: {parts}.{tail}")
+
+
+def themes_chart(res: Results):
+    t = res.themes[res.themes["theme"] != "ongecodeerd"] if len(res.themes) else res.themes
+    if t.empty:
+        return Markdown("Geen open antwoorden.")
+    return _png(charts.themes_chart(t, title=f"Verbeterpunten {res.year}", source=_source(res)))
+
+
+def themes_text(res: Results) -> Markdown:
+    t = res.themes
+    if t.empty:
+        return Markdown("Geen open antwoorden op de vraag 'Wat kunnen we volgens u verbeteren?'.")
+    coded = t[t["theme"] != "ongecodeerd"]
+    top = coded.head(3)
+    unc = t[t["theme"] == "ongecodeerd"]
+    lines = ["Meest genoemde verbeterpunten (aandeel van de open antwoorden):"]
+    lines += [f"{i}. {r['label']}: {pct(100 * r['share'])} ({num(r['n'])} antwoorden)" for i, (_, r) in enumerate(top.iterrows(), 1)]
+    if len(unc):
+        lines.append(f"\n{num(unc.iloc[0]['n'])} antwoorden vallen onder geen enkel thema (ongecodeerd); "
+                     "breid het themaboek uit om ze te coderen.")
+    return Markdown("\n".join(lines))
+
+
+def quotes(res: Results) -> Markdown:
+    if res.quotes.empty:
+        return Markdown("Citaten staan uit (parameter `show_quotes`).")
+    return Markdown("\n".join(f"> {q['quote']}\n" for _, q in res.quotes.iterrows()))
+
+
+def provenance(res: Results) -> Markdown:
+    p = res.provenance
+    lines = ["| Bestand | SHA-256 |", "|---|---|"]
+    lines += [f"| {i['file']} | `{i['sha256'][:16]}…` |" for i in p["inputs"]]
+    params = p["params"]
+    versions = ", ".join(f"{k} {v}" for k, v in p["versions"].items())
+    lines += ["", f"Parameterbestand: `{params['params_file']}` · drempel kleine groepen: {params['suppression_threshold']} · "
+              f"codeboek: `{p['codebook']}` · demo: {'ja' if p.get('demo') else 'nee'}",
+              "", f"Versies: {versions}", "", f"Berekend op: {p['computed_at']}"]
+    return Markdown("\n".join(lines))
+
+
+# ------------------------------------------------------------------ overview
+
+def overview_results(year: int, reports_dir: str = "reports") -> list[Results]:
+    """The year's results: the built JSON files, else computed from params/<year>/."""
+    folder = _repo_path(reports_dir) / str(year)
+    files = sorted(folder.glob(f"*/*_{year}_resultaten.json"))
+    if files:
+        return [Results.from_json(p) for p in files]
+    return [compute(p) for p in find_params(year)]
+
+
+def overview_table(results: list[Results]) -> HTML:
+    rows = []
+    for r in results:
+        h = r.headline()
+        diff = "nvt" if h["diff"] is None else signed(h["diff"]) + (" [b]" if h["comparable"] is False else "")
+        rows.append({"Type bevraging": h["type"], "Wie": h["who"], "Jaar": h["year"],
+                     "Net Promotor Score": "nvt" if h["nps"] is None else signed(h["nps"]).replace("+", ""),
+                     "% (heel) tevreden": h["pct_satisfied"], "Verschil t.o.v. jaar x−1": diff})
+    return _table(pd.DataFrame(rows))
+
+
+def overview_response(results: list[Results]) -> HTML:
+    rows = []
+    for r in results:
+        h = r.headline()
+        rows.append({"Type bevraging": h["type"], "Aangeschreven": num(h["invited"]), "Respondenten": num(h["respondents"]),
+                     "Responsgraad": "–" if h["response_rate"] is None else pct(100 * h["response_rate"], 1)})
+    return _table(pd.DataFrame(rows))
+
+
+def overview_notes(results: list[Results]) -> Markdown:
+    breaks = [r.short_title for r in results if r.headline()["comparable"] is False]
+    text = ("NPS = % promotors (9–10) − % criticasten (0–6). % (heel) tevreden = (tevreden + heel tevreden) / "
+            "alle antwoorden op de schaal; 'geen mening' en niet beantwoord tellen niet mee.")
+    if breaks:
+        text += f"\n\n[b] Breuk in de reeks ({', '.join(breaks)}): {SCALE_BREAK_CAVEAT}"
+    if any(r.provenance.get("demo") for r in results):
+        text += "\n\n> **Demogegevens**: verzonnen antwoorden die de gepubliceerde cijfers nabootsen."
+    return Markdown(text)
+
+
+__all__ = [n for n in dir() if not n.startswith("_")] + ["LANGUAGE_NAMES"]

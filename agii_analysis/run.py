@@ -1,0 +1,398 @@
+"""`agii run`: build every report of a year (or one params file), atomically.
+
+Per survey-year: compute the results once, execute the template with papermill (in
+this process's Python, one kernel per notebook), render HTML and PDF, write the Excel
+appendix and the results JSON, all into a staging folder that replaces
+`reports/<year>/<survey>/` only when every requested format succeeded. A survey-year
+whose inputs, params, codebook, template and package code are unchanged since its
+manifest entry is skipped. Then the year's overview is built from the results JSON
+files. A failing survey does not stop the others; the exit code says one failed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import signal
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import AgiiError
+from .params import PARAMS_DIR, REPO_ROOT, load_params
+from .prepare import code_hash, file_sha256
+
+NOTEBOOK_DIR = REPO_ROOT / "notebooks"
+REPORTS_DIR = REPO_ROOT / "reports"
+FORMATS = ("html", "pdf", "xlsx")
+STAGING_PREFIX = ".staging-"
+OLD_PREFIX = ".old-"
+
+
+@dataclass
+class Outcome:
+    survey: str
+    year: int
+    status: str  # built | skipped | failed
+    message: str = ""
+    entry: dict = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------ helpers
+
+def template_for(survey: str) -> Path:
+    return NOTEBOOK_DIR / f"{survey}.ipynb"
+
+
+def output_names(survey: str, year: int) -> dict[str, str]:
+    stem = f"{survey}_{year}"
+    return {"ipynb": f"{stem}.ipynb", "html": f"{stem}.html", "pdf": f"{stem}.pdf",
+            "xlsx": f"{stem}_bijlage.xlsx", "json": f"{stem}_resultaten.json"}
+
+
+def fingerprint(params_file: Path, formats: tuple[str, ...]) -> dict:
+    """Everything a survey-year's outputs depend on, hashed."""
+    from .codebook import CODEBOOK_DIR
+
+    params = load_params(params_file)
+    parts = {
+        "params": file_sha256(params_file),
+        "inputs": {Path(i.file).name: file_sha256(i.file) for i in params.inputs},
+        "codebook": file_sha256(CODEBOOK_DIR / f"{params.survey}.yaml"),
+        "common": file_sha256(CODEBOOK_DIR / "_common.yaml"),
+        "themes": file_sha256(CODEBOOK_DIR / "_themes.yaml") if (CODEBOOK_DIR / "_themes.yaml").exists() else None,
+        "template": file_sha256(template_for(params.survey)),
+        "code": _package_hash(),
+        "formats": sorted(formats),
+    }
+    prev = params_file.parent.parent / str(params.year - 1) / params_file.name
+    if prev.exists():  # the change on last year depends on last year's data
+        pp = load_params(prev)
+        parts["previous"] = {"params": file_sha256(prev), "inputs": {Path(i.file).name: file_sha256(i.file) for i in pp.inputs}}
+    parts["key"] = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:24]
+    return parts
+
+
+def _package_hash() -> str:
+    h = hashlib.sha256(code_hash().encode())
+    here = Path(__file__).parent
+    for p in sorted(here.rglob("*")):
+        if p.is_file() and p.suffix in (".py", ".j2", ".css", ".json", ".yaml") and "__pycache__" not in p.parts:
+            h.update(p.name.encode())
+            h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def load_manifest(year_dir: Path) -> dict:
+    path = year_dir / "manifest.json"
+    if not path.exists():
+        return {"surveys": {}, "overview": None}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        data.setdefault("surveys", {})
+        return data
+    except (OSError, ValueError):
+        return {"surveys": {}, "overview": None}
+
+
+def recover(year_dir: Path) -> None:
+    """Finish or undo a swap that a killed run left half-done; drop stale staging folders."""
+    if not year_dir.exists():
+        return
+    for old in year_dir.glob(f"{OLD_PREFIX}*"):
+        final = year_dir / old.name[len(OLD_PREFIX):].split("~")[0]
+        if final.exists():
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(old, final)
+    for stale in year_dir.glob(f"{STAGING_PREFIX}*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    for tmp in year_dir.glob(".*.tmp"):
+        tmp.unlink(missing_ok=True)
+
+
+def _swap_in(staging: Path, final: Path) -> None:
+    """Replace `final` by `staging` with renames only (recover() completes a killed swap)."""
+    if final.exists():
+        old = final.with_name(f"{OLD_PREFIX}{final.name}~{os.getpid()}")
+        os.replace(final, old)
+        os.replace(staging, final)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(staging, final)
+
+
+def _outputs(folder: Path) -> list[dict]:
+    return [{"file": p.name, "sha256": file_sha256(p), "bytes": p.stat().st_size}
+            for p in sorted(folder.iterdir()) if p.is_file()]
+
+
+# ------------------------------------------------------------------ notebook execution
+
+def execute_notebook(template: Path, output: Path, parameters: dict, progress: bool = False) -> None:
+    """Papermill, in this process; the kernel runs this interpreter (sys.executable)."""
+    import logging
+
+    import papermill as pm
+
+    logging.getLogger("papermill").setLevel(logging.WARNING)
+    try:
+        pm.execute_notebook(
+            str(template), str(output), parameters=parameters, kernel_name="python3",
+            progress_bar=progress, cwd=str(REPO_ROOT), log_output=False, report_mode=False,
+        )
+    except pm.PapermillExecutionError as exc:
+        raise AgiiError(f"notebook {template.name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}",
+                        file=template) from None
+
+
+def render_outputs(nb_path: Path, title: str, formats: tuple[str, ...]) -> None:
+    import nbformat
+
+    from .render import render_html, render_pdf
+
+    nb = nbformat.read(nb_path, as_version=4)
+    html = render_html(nb, title)
+    if "html" in formats:
+        _atomic_write(nb_path.with_suffix(".html"), html)
+    if "pdf" in formats:
+        render_pdf(html, nb_path.with_suffix(".pdf"))
+
+
+# ------------------------------------------------------------------ one survey-year
+
+def build_survey(params_file: Path, formats: tuple[str, ...], reports_dir: Path, force: bool = False,
+                 progress: bool = False) -> Outcome:
+    from .appendix import write_appendix
+    from .results import compute
+
+    params_file = Path(params_file).resolve()
+    started = time.perf_counter()
+    params = load_params(params_file)
+    survey, year = params.survey, params.year
+    year_dir = reports_dir / str(year)
+    final = year_dir / survey
+    names = output_names(survey, year)
+    fp = fingerprint(params_file, formats)
+    previous = load_manifest(year_dir)["surveys"].get(survey)
+    expected = [names["ipynb"], names["json"]] + [names[f] for f in formats]
+    if (not force and previous and previous.get("fingerprint", {}).get("key") == fp["key"]
+            and all((final / n).exists() for n in expected)):
+        return Outcome(survey, year, "skipped", "up to date", previous)
+    timings = {}
+    year_dir.mkdir(parents=True, exist_ok=True)
+    staging = year_dir / f"{STAGING_PREFIX}{survey}~{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        t = time.perf_counter()
+        res = compute(params)
+        res.to_json(staging / names["json"])
+        timings["compute"] = time.perf_counter() - t
+        t = time.perf_counter()
+        execute_notebook(template_for(survey), staging / names["ipynb"], {
+            "params_file": str(params_file.relative_to(REPO_ROOT)) if params_file.is_relative_to(REPO_ROOT) else str(params_file),
+            "results_file": str(staging / names["json"]),
+            "survey": survey, "year": year,
+            "suppression_threshold": params.suppression_threshold, "show_quotes": params.quotes,
+        }, progress)
+        timings["notebook"] = time.perf_counter() - t
+        t = time.perf_counter()
+        render_outputs(staging / names["ipynb"], f"{res.title} — {year}", formats)
+        timings["render"] = time.perf_counter() - t
+        if "xlsx" in formats:
+            t = time.perf_counter()
+            write_appendix(res, staging / names["xlsx"])
+            timings["xlsx"] = time.perf_counter() - t
+        missing = [n for n in expected if not (staging / n).exists()]
+        if missing:
+            raise AgiiError(f"outputs not written: {', '.join(missing)}")
+        _fix_notebook_paths(staging / names["ipynb"], staging, final)
+        outputs = _outputs(staging)
+        _swap_in(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    entry = {
+        "survey": survey, "year": year, "params_file": str(params_file.relative_to(REPO_ROOT)) if params_file.is_relative_to(REPO_ROOT) else str(params_file),
+        "fingerprint": fp, "parameters": params.to_dict(), "accounting": res.accounting,
+        "inputs": res.provenance["inputs"], "versions": res.provenance["versions"],
+        "durations_s": {k: round(v, 3) for k, v in timings.items()} | {"total": round(time.perf_counter() - started, 3)},
+        "outputs": outputs, "built_at": dt.datetime.now().isoformat(timespec="seconds"),
+    }
+    return Outcome(survey, year, "built", "", entry)
+
+
+def _fix_notebook_paths(nb_path: Path, staging: Path, final: Path) -> None:
+    """The executed notebook names its results file by the final path, not the staging one."""
+    text = nb_path.read_text(encoding="utf-8")
+    rel_final = str(final.relative_to(REPO_ROOT)) if final.is_relative_to(REPO_ROOT) else str(final)
+    fixed = text.replace(str(staging), rel_final)
+    if fixed != text:
+        _atomic_write(nb_path, fixed)
+
+
+def _build_worker(args):
+    params_file, formats, reports_dir, force = args
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        return build_survey(Path(params_file), formats, Path(reports_dir), force)
+    except AgiiError as exc:
+        return Outcome(Path(params_file).stem, int(Path(params_file).parent.name) if Path(params_file).parent.name.isdigit() else 0,
+                       "failed", str(exc))
+    except Exception as exc:  # a bug must not stop the other surveys
+        return Outcome(Path(params_file).stem, 0, "failed", f"{type(exc).__name__}: {exc}")
+
+
+# ------------------------------------------------------------------ overview
+
+def build_overview(year: int, reports_dir: Path, formats: tuple[str, ...], surveys: list[str],
+                   force: bool, changed: bool) -> Outcome:
+    from .appendix import write_overview
+    from .results import Results
+
+    year_dir = reports_dir / str(year)
+    stem = f"overzicht_{year}"
+    targets = [f"{stem}.ipynb"] + [f"{stem}_bijlage.xlsx" if f == "xlsx" else f"{stem}.{f}" for f in formats]
+    result_files = [year_dir / s / output_names(s, year)["json"] for s in surveys]
+    result_files = [p for p in result_files if p.exists()]
+    key = hashlib.sha256(json.dumps([file_sha256(p) for p in result_files] + [file_sha256(template_for("overzicht")), _package_hash(), sorted(formats)]).encode()).hexdigest()[:24]
+    prev = load_manifest(year_dir).get("overview") or {}
+    if not force and not changed and prev.get("key") == key and all((year_dir / t).exists() for t in targets):
+        return Outcome("overzicht", year, "skipped", "up to date", prev)
+    if not result_files:
+        raise AgiiError(f"no survey results for {year} to build the overview from")
+    staging = year_dir / f"{STAGING_PREFIX}overzicht~{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        nb = staging / f"{stem}.ipynb"
+        execute_notebook(template_for("overzicht"), nb, {
+            "year": year, "reports_dir": str(reports_dir.relative_to(REPO_ROOT)) if reports_dir.is_relative_to(REPO_ROOT) else str(reports_dir),
+        })
+        render_outputs(nb, f"Overzicht klanttevredenheid {year}", formats)
+        if "xlsx" in formats:
+            results = [Results.from_json(p) for p in result_files]
+            write_overview(results, year, staging / f"{stem}_bijlage.xlsx")
+        missing = [t for t in targets if not (staging / t).exists()]
+        if missing:
+            raise AgiiError(f"overview outputs not written: {', '.join(missing)}")
+        outputs = _outputs(staging)
+        for t in targets:  # every format succeeded: move them in, one rename each
+            os.replace(staging / t, year_dir / t)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return Outcome("overzicht", year, "built", "", {"key": key, "surveys": surveys, "outputs": outputs,
+                                                    "built_at": dt.datetime.now().isoformat(timespec="seconds")})
+
+
+# ------------------------------------------------------------------ command
+
+def _select(args) -> dict[int, list[Path]]:
+    from .params import find_params
+
+    if args.params:
+        p = Path(args.params)
+        if not p.exists():
+            raise AgiiError("parameter file not found", file=p)
+        params = load_params(p)
+        return {params.year: [p.resolve()]}
+    if args.all:
+        files = find_params(survey=args.survey)
+    else:
+        if not (PARAMS_DIR / str(args.year)).exists():
+            raise AgiiError(f"no parameter files for {args.year}", file=PARAMS_DIR / str(args.year),
+                            expected="params/<year>/<survey>.yaml")
+        files = find_params(args.year, args.survey)
+    if args.survey and not files:
+        from .codebook import available_surveys
+
+        if args.survey not in available_surveys():
+            raise AgiiError(f"unknown survey {args.survey!r}", expected=f"one of {', '.join(available_surveys())}")
+        raise AgiiError(f"no parameter file for survey {args.survey!r}" + (f" in {args.year}" if args.year else ""))
+    by_year: dict[int, list[Path]] = {}
+    for f in files:
+        by_year.setdefault(int(f.parent.name), []).append(f.resolve())
+    if not by_year:
+        raise AgiiError("no parameter files found", file=PARAMS_DIR)
+    return by_year
+
+
+def run(by_year: dict[int, list[Path]], formats: tuple[str, ...], jobs: int = 1, force: bool = False,
+        reports_dir: Path | None = None, progress: bool = True, overview: bool = True,
+        echo=print) -> list[Outcome]:
+    """Build the selected survey-years and each year's overview; return what happened."""
+    from tqdm import tqdm
+
+    reports_dir = Path(reports_dir or REPORTS_DIR).resolve()
+    outcomes: list[Outcome] = []
+    for year in sorted(by_year):
+        year_dir = reports_dir / str(year)
+        recover(year_dir)
+        tasks = [(str(p), formats, str(reports_dir), force) for p in by_year[year]]
+        bar = tqdm(total=len(tasks), desc=f"{year}", unit="rapport", disable=not progress, file=sys.stderr)
+        year_out = []
+        if jobs > 1 and len(tasks) > 1:
+            with ProcessPoolExecutor(max_workers=jobs) as pool:
+                futures = [pool.submit(_build_worker, t) for t in tasks]
+                for fut in as_completed(futures):
+                    year_out.append(fut.result())
+                    bar.set_postfix_str(year_out[-1].survey)
+                    bar.update()
+        else:
+            for t in tasks:
+                bar.set_postfix_str(Path(t[0]).stem)
+                year_out.append(_build_worker(t))
+                bar.update()
+        bar.close()
+        manifest = load_manifest(year_dir)
+        for o in sorted(year_out, key=lambda o: o.survey):
+            if o.status == "failed":
+                echo(f"agii: error: {o.survey} {year}: {o.message}")
+            else:
+                manifest["surveys"][o.survey] = o.entry
+                echo(f"{year} {o.survey}: {'up to date, skipped' if o.status == 'skipped' else 'built'}")
+        outcomes.extend(year_out)
+        if year_out and any(o.status != "failed" for o in year_out) or manifest["surveys"]:
+            year_dir.mkdir(parents=True, exist_ok=True)
+            manifest.update({"year": year, "schema": "agii-manifest/1"})
+            _atomic_write(year_dir / "manifest.json", json.dumps(manifest, indent=1, ensure_ascii=False, default=str))
+        if overview and manifest["surveys"]:
+            changed = any(o.status == "built" for o in year_out)
+            try:
+                ov = build_overview(year, reports_dir, formats, sorted(manifest["surveys"]), force, changed)
+                manifest["overview"] = ov.entry
+                _atomic_write(year_dir / "manifest.json", json.dumps(manifest, indent=1, ensure_ascii=False, default=str))
+                echo(f"{year} overzicht: {'up to date, skipped' if ov.status == 'skipped' else 'built'}")
+                outcomes.append(ov)
+            except AgiiError as exc:
+                echo(f"agii: error: overzicht {year}: {exc}")
+                outcomes.append(Outcome("overzicht", year, "failed", str(exc)))
+    return outcomes
+
+
+def run_cli(args) -> int:
+    formats = tuple(f.strip() for f in args.formats.split(",") if f.strip() and f.strip() != "ipynb")
+    bad = [f for f in formats if f not in FORMATS]
+    if bad:
+        raise AgiiError(f"unknown format {bad[0]!r}", expected=f"a comma-separated list of {', '.join(FORMATS)}")
+    by_year = _select(args)
+    outcomes = run(by_year, formats, jobs=max(1, args.jobs), force=args.force,
+                   reports_dir=args.reports_dir, progress=not args.no_progress and sys.stderr.isatty(),
+                   overview=not bool(args.params))
+    failed = [o for o in outcomes if o.status == "failed"]
+    if failed:
+        print(f"agii: {len(failed)} failed: " + ", ".join(f"{o.survey} {o.year}" for o in failed), file=sys.stderr)
+        return 1
+    return 0
