@@ -223,14 +223,25 @@ def priority_text(res: Results) -> Markdown:
     return Markdown("\n".join(lines))
 
 
-def breakdown_chart(res: Results, question: str) -> Image:
+def _not_asked(res: Results, question: str) -> Markdown | None:
+    b = res.breakdowns
+    if b.empty or not (b["question"] == question).any():
+        return Markdown(f"Deze vraag werd in {res.year} niet gesteld of niet beantwoord.")
+    return None
+
+
+def breakdown_chart(res: Results, question: str):
+    if (missing := _not_asked(res, question)) is not None:
+        return missing
     b = res.breakdowns
     label = b.loc[b["question"] == question, "question_label"].iloc[0]
     return _png(charts.breakdown_chart(b, question, title=f"% (heel) tevreden naar {label.lower()} {res.year}",
                                        source=_source(res)))
 
 
-def breakdown_table(res: Results, question: str) -> HTML:
+def breakdown_table(res: Results, question: str):
+    if (missing := _not_asked(res, question)) is not None:
+        return missing
     b = res.breakdowns[res.breakdowns["question"] == question]
     out = pd.DataFrame({
         "Groep": b["group"],
