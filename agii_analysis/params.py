@@ -90,6 +90,8 @@ class Params:
             "max_quotes": self.max_quotes,
             "unknown_labels": self.unknown_labels,
             "demo": self.demo,
+            "contact": self.contact,
+            "note": self.note,
             "params_file": _rel(self.path),
         }
 
@@ -114,12 +116,29 @@ def _int(path, key, value, minimum=0):
 def load_params(path: str | Path, check_files: bool = True) -> Params:
     """Load and validate one parameter file. Relative input paths are relative to the repository root."""
     path = Path(path)
+    try:
+        return _load_params(path, check_files)
+    except AgiiError:
+        raise
+    except Exception as exc:  # a shape not foreseen below: still one line, never a traceback
+        raise AgiiError(f"cannot be read as a parameter file ({type(exc).__name__}: {exc})",
+                        file=_rel(path)) from exc
+
+
+def _load_params(path: Path, check_files: bool) -> Params:
     if not path.exists():
         raise AgiiError("parameter file not found", file=_rel(path))
+    if path.is_dir():
+        raise AgiiError("is a folder, not a parameter file", file=_rel(path),
+                        expected="params/<year>/<survey>.yaml")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise AgiiError("not UTF-8 text", file=_rel(path), expected="a UTF-8 YAML file") from None
+    except OSError as exc:
+        raise AgiiError(f"cannot read parameter file ({exc.strerror})", file=_rel(path)) from None
+    except UnicodeDecodeError as exc:
+        line = exc.object.count(b"\n", 0, exc.start) + 1
+        raise AgiiError(f"not UTF-8 text at line {line} (byte {exc.start})", file=_rel(path),
+                        expected="a UTF-8 YAML file") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -149,6 +168,8 @@ def load_params(path: str | Path, check_files: bool = True) -> Params:
         bad = sorted(set(entry) - _INPUT_KEYS)
         if bad:
             _fail(path, f"{key}.{bad[0]}", "unknown key", f"one of {', '.join(sorted(_INPUT_KEYS))}")
+        if not isinstance(entry["file"], str) or not entry["file"].strip():
+            _fail(path, f"{key}.file", f"{entry['file']!r} is not a file path", "data/raw/<year>/<export>.xlsx")
         file = Path(entry["file"])
         if not file.is_absolute():
             file = REPO_ROOT / file
@@ -162,6 +183,9 @@ def load_params(path: str | Path, check_files: bool = True) -> Params:
     if invited is not None:
         invited = _int(path, "invited", invited, 1)
     invited_by = {}
+    if not isinstance(data.get("invited_by") or {}, dict):
+        _fail(path, "invited_by", "must map collector ids or language codes to invited counts",
+              '{"412345678": 1200} or {nl: 900, en: 120}')
     for name, count in (data.get("invited_by") or {}).items():
         invited_by[str(name)] = _int(path, f"invited_by.{name}", count, 1)
     previous = None

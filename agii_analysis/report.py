@@ -16,7 +16,7 @@ from IPython.display import HTML, Image, Markdown
 
 from . import charts
 from .params import REPO_ROOT, find_params, load_params
-from .results import LANGUAGE_NAMES, SCALE_BREAK_CAVEAT, Results, compute
+from .results import LANGUAGE_NAMES, SCALE_BREAK_CAVEAT, Results, compute, sort_for_overview
 
 SOURCE = "Bron: Agentschap Integratie en Inburgering, {title} {year}"
 
@@ -85,7 +85,13 @@ def _source(res: Results, n=None) -> str:
 
 
 def _png(fig) -> Image:
-    return Image(data=charts.to_png_bytes(fig), format="png")
+    """The chart as PNG, with its title as alternative text (HTML and tagged PDF)."""
+    title = fig._suptitle.get_text() if getattr(fig, "_suptitle", None) else ""
+    if not title:
+        title = next((t.get_text() for t in fig.texts if t.get_text()), "")
+    if not title and fig.axes:
+        title = fig.axes[0].get_title()
+    return Image(data=charts.to_png_bytes(fig), format="png", metadata={"alt": f"Grafiek: {title}" if title else "Grafiek"})
 
 
 def _table(df: pd.DataFrame) -> HTML:
@@ -321,9 +327,8 @@ def overview_results(year: int, reports_dir: str = "reports") -> list[Results]:
     """The year's results: the built JSON files, else computed from params/<year>/."""
     folder = _repo_path(reports_dir) / str(year)
     files = sorted(folder.glob(f"*/*_{year}_resultaten.json"))
-    if files:
-        return [Results.from_json(p) for p in files]
-    return [compute(p) for p in find_params(year)]
+    found = [Results.from_json(p) for p in files] if files else [compute(p) for p in find_params(year)]
+    return sort_for_overview(found)
 
 
 def overview_table(results: list[Results]) -> HTML:

@@ -41,6 +41,8 @@ QUADRANTS = {
     (False, False): "Secundair",
     (False, True): "Mogelijk overinvestering",
 }
+# Row order of the yearly overview: that of the published table (question 8a).
+OVERVIEW_ORDER = ("na_aanbod_mo", "na_test_mo", "na_traject", "vorming", "lokale_besturen")
 MONTHS_NL = ["jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec"]
 
 
@@ -137,6 +139,12 @@ class Results:
         if path is not None:
             Path(path).write_text(text, encoding="utf-8")
         return text
+
+
+def sort_for_overview(results: list["Results"]) -> list["Results"]:
+    """Published-table order; survey types it does not know follow, by name."""
+    rank = {s: i for i, s in enumerate(OVERVIEW_ORDER)}
+    return sorted(results, key=lambda r: (rank.get(r.survey, len(rank)), r.survey))
 
 
 def _int_or_none(v):
@@ -270,7 +278,7 @@ def _change_row(indicator, label, cur, prev_est, prev_published, prev: _Previous
                    p_value=ch.p_value, significant=bool(ch.significant), from_raw=True)
     elif prev_published is not None:
         row.update(previous=float(prev_published), previous_rounded=float(stats.round_half_up(prev_published)),
-                   diff=current - prev_published, se=np.nan, z=np.nan, p_value=np.nan, significant=False,
+                   diff=current - prev_published, se=np.nan, z=np.nan, p_value=np.nan, significant=None,
                    from_raw=False)
     else:
         return None
@@ -333,6 +341,7 @@ def compute(params: Params | str | Path, harmonised: Harmonised | None = None) -
     year, threshold = params.year, params.suppression_threshold
     used = h.used
     n_used = len(used)
+    _check_inputs(params, codebook, h)
     N = _fpc_N(params.invited, n_used)
     head = wide(h, codebook.headline)
     npsc = wide(h, codebook.nps) if codebook.nps else None
@@ -357,7 +366,7 @@ def compute(params: Params | str | Path, harmonised: Harmonised | None = None) -
         row = _figure_row(f"pct_satisfied_{name}", f"% (heel) tevreden: {spec['label']}", est, "prop")
         row.update(subgroup=name, suppressed=hidden)
         if hidden:
-            row.update(estimate=np.nan, lo=np.nan, hi=np.nan, se=np.nan, rounded=np.nan, k=np.nan)
+            row.update(n=np.nan, estimate=np.nan, lo=np.nan, hi=np.nan, se=np.nan, rounded=np.nan, k=np.nan)
         subgroup_rows.append(row)
     key_figures = pd.DataFrame(kf + [{k: v for k, v in r.items() if k not in ("subgroup", "suppressed")} for r in subgroup_rows if not r["suppressed"]])
     subgroups = pd.DataFrame(subgroup_rows, columns=["indicator", "label", "unit", "n", "k", "estimate", "lo", "hi", "se", "rounded", "subgroup", "suppressed"])
@@ -384,7 +393,7 @@ def compute(params: Params | str | Path, harmonised: Harmonised | None = None) -
         for col in ("previous", "previous_year", "diff", "diff_rounded", "p_value"):
             key_figures.loc[m, col] = c[col]
         key_figures.loc[m, "comparable"] = bool(c["comparable"])
-        key_figures.loc[m, "significant"] = bool(c["significant"])
+        key_figures.loc[m, "significant"] = None if c["significant"] is None else bool(c["significant"])
         key_figures.loc[m, "source"] = c["source"]
     notes = []
     if any(not c for c in change["comparable"]):
@@ -468,6 +477,7 @@ def compute(params: Params | str | Path, harmonised: Harmonised | None = None) -
         "codebook": codebook.path.name,
         "versions": _versions(),
         "computed_at": started.isoformat(timespec="seconds"),
+        "latest_end": None if used["end"].dropna().empty else pd.Timestamp(used["end"].max()).date().isoformat(),
         "demo": params.demo,
     }
     return Results(
@@ -478,6 +488,35 @@ def compute(params: Params | str | Path, harmonised: Harmonised | None = None) -
         aspects=aspects, priority=priority, trend=trend, themes=themes, quotes=quotes, subgroups=subgroups,
         accounting=acc, provenance=provenance, notes=notes,
     )
+
+
+def _check_inputs(params: Params, codebook: Codebook, h: Harmonised) -> None:
+    """What the params file and the exports contradict each other on: stop with the key."""
+    from .errors import AgiiError
+    from .harmonise import headline_missing
+    from .params import _rel
+
+    where = _rel(params.path)
+    head = codebook.questions.get(codebook.headline)
+    if head is not None and head.asked_in(params.year) and not any(
+            head.id in f.questions_matched for f in h.files):
+        raise AgiiError(f"inputs: {headline_missing(codebook, h.files)}", file=where,
+                        expected="an export with the headline question, or its changed text added to the codebook")
+    used = h.used
+    n_used = len(used)
+    if params.invited is not None and params.invited < n_used:
+        raise AgiiError(
+            f"invited: {params.invited} invited is fewer than the {n_used} respondents used",
+            file=where, expected=f"invited >= {n_used}: everyone who received the survey",
+        )
+    for key, invited in params.invited_by.items():
+        n = int(((used["collector_id"].astype(str) == key) | (used["language"].astype(str) == key)).sum())
+        if invited < n:
+            raise AgiiError(
+                f"invited_by.{key}: {invited} invited is fewer than the {n} respondents used "
+                f"with collector id or language {key}",
+                file=where, expected=f"invited_by.{key} >= {n}",
+            )
 
 
 def _distributions(h: Harmonised, codebook: Codebook, year: int, n_used: int) -> pd.DataFrame:

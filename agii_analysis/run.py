@@ -264,7 +264,7 @@ def build_overview(year: int, reports_dir: Path, formats: tuple[str, ...], surve
 
     year_dir = reports_dir / str(year)
     stem = f"overzicht_{year}"
-    targets = [f"{stem}.ipynb"] + [f"{stem}_bijlage.xlsx" if f == "xlsx" else f"{stem}.{f}" for f in formats]
+    targets = [f"{stem}.ipynb"] + [f"{stem}.{f}" for f in formats]
     result_files = [year_dir / s / output_names(s, year)["json"] for s in surveys]
     result_files = [p for p in result_files if p.exists()]
     key = hashlib.sha256(json.dumps([file_sha256(p) for p in result_files] + [file_sha256(template_for("overzicht")), _package_hash(), sorted(formats)]).encode()).hexdigest()[:24]
@@ -284,7 +284,7 @@ def build_overview(year: int, reports_dir: Path, formats: tuple[str, ...], surve
         render_outputs(nb, f"Overzicht klanttevredenheid {year}", formats)
         if "xlsx" in formats:
             results = [Results.from_json(p) for p in result_files]
-            write_overview(results, year, staging / f"{stem}_bijlage.xlsx")
+            write_overview(results, year, staging / f"{stem}.xlsx")
         missing = [t for t in targets if not (staging / t).exists()]
         if missing:
             raise AgiiError(f"overview outputs not written: {', '.join(missing)}")

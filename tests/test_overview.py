@@ -1,0 +1,80 @@
+"""The yearly overview rebuilds the published table (instrument.md §4) in HTML and PDF."""
+
+import re
+import subprocess
+from html.parser import HTMLParser
+
+import pytest
+
+# type bevraging -> (NPS, % (heel) tevreden, difference on x-1) as published
+PUBLISHED = {
+    2022: {"Na aanbod MO": ("72", "95", "-3 [b]"), "Na test MO": ("nvt", "90", "nvt"),
+           "Na inburgeringstraject": ("41", "83", "-5 [b]"), "Vormingsaanbod AgII": ("13", "81", "-10 [b]")},
+    2023: {"Lokale besturen": ("-6", "70", "+3 [b]")},
+}
+
+
+class _Rows(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tables, self._cell = [], None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr" and self.tables:
+            self.tables[-1].append([])
+        elif tag in ("td", "th"):
+            self._cell = ""
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self.tables[-1][-1].append(" ".join(self._cell.split()).replace("−", "-"))
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell += data
+
+
+def _published_table(html: str):
+    parser = _Rows()
+    parser.feed(html)
+    for table in parser.tables:
+        if table and "Net Promotor Score" in table[0]:
+            head = table[0]
+            return [dict(zip(head, row)) for row in table[1:]]
+    raise AssertionError("no published table in the overview")
+
+
+@pytest.mark.parametrize("year", sorted(PUBLISHED))
+def test_overview_html_has_the_published_rows(demo_build, year):
+    rows = {r["Type bevraging"]: r for r in _published_table((demo_build / str(year) / f"overzicht_{year}.html").read_text(encoding="utf-8"))}
+    for survey, (nps, pct, diff) in PUBLISHED[year].items():
+        r = rows[survey]
+        assert (r["Net Promotor Score"], r["% (heel) tevreden"], r["Verschil t.o.v. jaar x-1"], r["Jaar"]) == (nps, pct, diff, str(year))
+
+
+@pytest.mark.parametrize("year", sorted(PUBLISHED))
+def test_overview_pdf_text_has_the_published_rows(demo_build, year):
+    text = subprocess.run(["pdftotext", "-layout", str(demo_build / str(year) / f"overzicht_{year}.pdf"), "-"],
+                          capture_output=True, text=True, check=True).stdout.replace("−", "-")
+    for survey, (nps, pct, diff) in PUBLISHED[year].items():
+        line = next((l for l in text.splitlines() if l.strip().startswith(survey)), None)
+        assert line is not None, f"{survey} not in the PDF"
+        cells = re.split(r"\s{2,}", line.strip())
+        assert cells[0] == survey and cells[-3:] == [nps, pct, diff], line
+
+
+def test_every_demo_report_was_built(demo_build):
+    from agii_analysis.params import find_params
+    from agii_analysis.run import output_names
+
+    for p in find_params():
+        survey, year = p.stem, int(p.parent.name)
+        folder = demo_build / str(year) / survey
+        for name in output_names(survey, year).values():
+            assert (folder / name).stat().st_size > 0, name
+    for year in (2021, 2022, 2023):
+        for suffix in (".ipynb", ".html", ".pdf", ".xlsx"):
+            assert (demo_build / str(year) / f"overzicht_{year}{suffix}").exists()
