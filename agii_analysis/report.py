@@ -124,7 +124,7 @@ def summary(res: Results) -> Markdown:
         out.append(f"- Verschil met {int(c['previous_year'])}: **{signed(c['diff_rounded'])} procentpunt** "
                    f"(van {pct(c['previous_rounded'])} naar {pct(sat['rounded'])}; {sig}).")
         if not c["comparable"]:
-            out.append(f"- **Breuk in de reeks [b].** {SCALE_BREAK_CAVEAT}")
+            out.append(f"- **Breuk in de reeks [b].** {res.notes[0] if res.notes else SCALE_BREAK_CAVEAT}")
     else:
         out.append("- Geen vergelijking met een vorig jaar beschikbaar (eerste meting of geen gegevens).")
     for _, s in res.subgroups.iterrows():

@@ -32,8 +32,8 @@ REASON_LABELS = {
     "no_answer": "Geen enkele vraag beantwoord",
 }
 SCALE_BREAK_CAVEAT = (
-    "Vanaf 2022 bevat de schaal de antwoordcategorie ‘neutraal’; door het invoegen van die "
-    "categorie is een vergelijking met de vorige meting niet éénduidig te maken (breuk in de reeks)."
+    "De schaal kreeg de antwoordcategorie ‘neutraal’ erbij; door het invoegen van die categorie is een "
+    "vergelijking met de vorige meting niet éénduidig te maken (breuk in de reeks)."
 )
 QUADRANTS = {
     (True, True): "Sterkte behouden",
@@ -397,7 +397,8 @@ def compute(params: Params | str | Path, harmonised: Harmonised | None = None) -
         key_figures.loc[m, "source"] = c["source"]
     notes = []
     if any(not c for c in change["comparable"]):
-        notes.append(SCALE_BREAK_CAVEAT)
+        notes.append(f"{prev.year} gebruikte schaal {prev.scale}, {year} schaal {codebook.scale_name(year)}. "
+                     + SCALE_BREAK_CAVEAT)
 
     # response
     acc = h.accounting

@@ -151,6 +151,8 @@ def execute_notebook(template: Path, output: Path, parameters: dict, progress: b
         pm.execute_notebook(
             str(template), str(output), parameters=parameters, kernel_name="python3",
             progress_bar=progress, cwd=str(REPO_ROOT), log_output=False, report_mode=False,
+            # the kernel talks to this process on localhost only; its TCP notice is noise here
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
         )
     except pm.PapermillExecutionError as exc:
         raise AgiiError(f"notebook {template.name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}",
