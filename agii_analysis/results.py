@@ -289,15 +289,19 @@ def _change_row(indicator, label, cur, prev_est, prev_published, prev: _Previous
 
 # ------------------------------------------------------------------ suppression
 
-def suppress(n: pd.Series, threshold: int) -> pd.Series:
-    """Which groups to hide: n below the threshold, plus a complementary one.
+def suppress(n: pd.Series, threshold: int, base: pd.Series | None = None) -> pd.Series:
+    """Which groups to hide: n (or the figure's own base) below the threshold, plus a complementary one.
 
-    When exactly one group is hidden, the total minus the shown groups would reveal
-    it, so the next-smallest group is hidden too (secondary suppression).
-    Groups with n == 0 are not shown at all and do not count.
+    A group is hidden when its respondents `n`, or the answers `base` its figure rests
+    on, number fewer than the threshold. When exactly one group is hidden, the total
+    minus the shown groups would reveal it, so the next-smallest group is hidden too
+    (secondary suppression). Groups with n == 0 are not shown at all and do not count.
     """
     n = n.astype(float)
-    hidden = (n > 0) & (n < threshold)
+    small = n < threshold
+    if base is not None:
+        small |= base.astype(float).to_numpy() < threshold
+    hidden = (n > 0) & small
     if hidden.sum() == 1:
         rest = n[(~hidden) & (n > 0)]
         if len(rest):
@@ -322,7 +326,7 @@ def _group_figures(groups: pd.Series, head: pd.Series, npsc: pd.Series | None, c
     df = pd.DataFrame(rows)
     if df.empty:
         return df
-    hidden = suppress(df["n"], threshold)
+    hidden = suppress(df["n"], threshold, base=df["n_satisfaction"])
     df["suppressed"] = hidden.to_numpy()
     value_cols = [c for c in df.columns if c not in ("group_code", "group", "suppressed")]
     df.loc[df["suppressed"], value_cols] = np.nan
