@@ -21,7 +21,7 @@ demo: setup
 	$(AGII) demo
 
 reports: demo
-	$(AGII) run --all
+	$(AGII) run --all --jobs 2
 
 test: demo
 	$(PY) -m pytest -p no:cacheprovider --nbval --nbval-sanitize-with notebooks/nbval_sanitize.cfg
