@@ -172,8 +172,10 @@ def _load_yaml(path: Path):
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
         raise AgiiError(
-            f"not UTF-8 text at byte {exc.start}", file=path.name, expected="a UTF-8 YAML file"
+            f"not UTF-8 text at line {line} (byte {exc.start})", file=path.name,
+            expected="a UTF-8 YAML file",
         ) from None
     try:
         return yaml.safe_load(text)
@@ -325,7 +327,8 @@ def _question(path, qid, spec, common) -> Question:
                     _fail(path, f"{key}.items.{item_id}.{lang}", f"duplicate item label {label!r} (also {seen[norm]})")
                 seen[norm] = item_id
     for year_key in ("from_year", "until_year"):
-        if spec.get(year_key) is not None and not isinstance(spec[year_key], int):
+        if spec.get(year_key) is not None and (
+                isinstance(spec[year_key], bool) or not isinstance(spec[year_key], int)):
             _fail(path, f"{key}.{year_key}", "must be a year")
     offset = spec.get("numeric_offset", 1)
     if not isinstance(offset, int):
@@ -348,6 +351,21 @@ def _question(path, qid, spec, common) -> Question:
 
 def load_codebook(survey_or_path: str | Path, directory: str | Path | None = None) -> Codebook:
     """Load and validate one survey's codebook (by survey id or file path)."""
+    try:
+        return _load_codebook(survey_or_path, directory)
+    except AgiiError:
+        raise
+    except Exception as exc:  # a shape not foreseen below: still one line, never a traceback
+        raise AgiiError(f"cannot be read as a codebook ({type(exc).__name__}: {exc})",
+                        file=_codebook_name(survey_or_path)) from exc
+
+
+def _codebook_name(survey_or_path: str | Path) -> str:
+    name = Path(str(survey_or_path)).name
+    return name if name.endswith((".yaml", ".yml")) else f"{name}.yaml"
+
+
+def _load_codebook(survey_or_path: str | Path, directory: str | Path | None = None) -> Codebook:
     if isinstance(survey_or_path, Path) or str(survey_or_path).endswith((".yaml", ".yml")):
         path = Path(survey_or_path)
     else:
@@ -369,14 +387,23 @@ def load_codebook(survey_or_path: str | Path, directory: str | Path | None = Non
             _fail(path, required, "missing")
     if data["cadence"] not in CADENCES:
         _fail(path, "cadence", f"unknown cadence {data['cadence']!r}", " or ".join(CADENCES))
-    languages = tuple(data.get("languages") or ("nl",))
+    raw_languages = data.get("languages") or ["nl"]
+    if isinstance(raw_languages, str):
+        raw_languages = [raw_languages]
+    if not isinstance(raw_languages, list):
+        _fail(path, "languages", "must be a list of language codes", "[nl, en, ...]")
+    languages = tuple(raw_languages)
     for lang in languages:
         if lang not in LANGUAGES:
             _fail(path, "languages", f"unknown language {lang!r}", f"one of {', '.join(LANGUAGES)}")
     scale_by_year = {}
-    for year, name in (data["scale_by_year"] or {}).items():
-        if not isinstance(year, int):
+    if not isinstance(data["scale_by_year"], dict):
+        _fail(path, "scale_by_year", "must map years to scale names", "{2021: SAT4, 2022: SAT5}")
+    for year, name in data["scale_by_year"].items():
+        if isinstance(year, bool) or not isinstance(year, int):
             _fail(path, f"scale_by_year.{year}", "keys must be years")
+        if not isinstance(name, str):
+            _fail(path, f"scale_by_year.{year}", f"{name!r} is not a scale name", f"one of {', '.join(common['scales'])}")
         if name not in common["scales"]:
             _fail(path, f"scale_by_year.{year}", f"unknown scale {name!r}", f"one of {', '.join(common['scales'])}")
         scale_by_year[year] = name
@@ -394,21 +421,31 @@ def load_codebook(survey_or_path: str | Path, directory: str | Path | None = Non
                     _fail(path, f"questions.{q.id}.text.{lang}", f"same text as question {seen_texts[norm]!r}")
                 seen_texts[norm] = q.id
     def _check_ref(key, qid, types):
-        if qid not in questions:
+        if not isinstance(qid, str) or qid not in questions:
             _fail(path, key, f"unknown question {qid!r}", f"one of {', '.join(questions)}")
         if questions[qid].type not in types:
             _fail(path, key, f"question {qid!r} is of type {questions[qid].type}", " or ".join(types))
     _check_ref("headline", data["headline"], ("scale",))
     if data.get("nps"):
         _check_ref("nps", data["nps"], ("nps",))
-    breakdowns = tuple(data.get("breakdowns") or ())
+    raw_breakdowns = data.get("breakdowns") or []
+    if isinstance(raw_breakdowns, str):
+        raw_breakdowns = [raw_breakdowns]
+    if not isinstance(raw_breakdowns, list):
+        _fail(path, "breakdowns", "must be a list of question ids")
+    breakdowns = tuple(raw_breakdowns)
     for i, qid in enumerate(breakdowns):
         _check_ref(f"breakdowns[{i}]", qid, ("single",))
     subgroups = {}
+    if not isinstance(data.get("subgroups") or {}, dict):
+        _fail(path, "subgroups", "must map subgroup names to {label, question, codes}")
     for name, spec in (data.get("subgroups") or {}).items():
         key = f"subgroups.{name}"
         if not isinstance(spec, dict) or "question" not in spec or "codes" not in spec:
             _fail(path, key, "needs label, question and codes")
+        if not isinstance(spec["codes"], list) or not all(
+                isinstance(c, int) and not isinstance(c, bool) for c in spec["codes"]):
+            _fail(path, f"{key}.codes", f"{spec['codes']!r} is not a list of option codes", "[1, 2]")
         _check_ref(f"{key}.question", spec["question"], ("single",))
         valid = {o.code for o in questions[spec["question"]].options}
         if not set(spec["codes"]) <= valid:

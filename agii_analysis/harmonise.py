@@ -276,9 +276,12 @@ def _export_long(export: RawExport, codebook: Codebook, year: int, targets: dict
     if dup.any():
         first = sub[dup].iloc[0]
         row = int(export.meta.loc[first["idx"], "row"])
+        letters = [col_by_key[k].letter for k, t in targets.items()
+                   if t.question.id == first["question"] and t.kind != "text"
+                   and export.answers.at[first["idx"], k] is not None]
         raise AgiiError(
             f"question {first['question']!r} has more than one answer",
-            file=Path(export.path).name, sheet=export.sheet, row=row,
+            file=Path(export.path).name, sheet=export.sheet, column=", ".join(letters) or None, row=row,
             expected="one chosen option per single-choice question",
         )
     return long
@@ -304,6 +307,9 @@ def harmonise(
 
     period = period or (dt.date(year, 1, 1), dt.date(year, 12, 31))
     files, resp_parts, long_parts, unknown, warnings = [], [], [], [], []
+    sheet_of = {}  # file name -> sheet read, so later errors can name the sheet of an XLSX
+    for export, _ in exports:
+        sheet_of.setdefault(Path(export.path).name, export.sheet)
     for n, (export, spec) in enumerate(exports):
         name = Path(export.path).name
         targets, edition, unmatched, comments = _match_columns(export, codebook, year)
@@ -352,6 +358,9 @@ def harmonise(
             dropped_columns=list(export.dropped), warnings=list(export.warnings),
         ))
         warnings.extend(f"{name}: {w}" for w in export.warnings)
+    head = codebook.questions.get(codebook.headline)
+    if head is not None and head.asked_in(year) and not any(head.id in f.questions_matched for f in files):
+        warnings.append(headline_missing(codebook, files))
     if unknown:
         if unknown_labels == "error":
             u, expected = unknown[0]
@@ -359,7 +368,7 @@ def harmonise(
             more = f" ({total} unknown answers in all; see `agii validate`)" if total > u.count else ""
             raise AgiiError(
                 f"unknown answer {u.label!r} for question {u.question!r}{more}",
-                file=u.file, column=u.column, row=u.first_row, expected=expected,
+                file=u.file, sheet=sheet_of.get(u.file), column=u.column, row=u.first_row, expected=expected,
             )
         warnings.append(f"{sum(u.count for u, _ in unknown)} unknown answers counted as missing")
     respondents = pd.concat(resp_parts, ignore_index=True)
@@ -381,7 +390,7 @@ def harmonise(
                 raise AgiiError(
                     f"respondent {rid} appears twice with different answers "
                     f"({a['source']} row {a['row']} and {b['source']} row {b['row']})",
-                    file=b["source"], row=int(b["row"]),
+                    file=b["source"], sheet=sheet_of.get(b["source"]), row=int(b["row"]),
                     expected="one response per respondent id (or identical copies from overlapping exports)",
                 )
         respondents.loc[respondents.duplicated("respondent_id", keep="first"), "status"] = "duplicate"
@@ -424,6 +433,15 @@ def harmonise(
     respondents = respondents[["respondent_id", "source", "row", "collector_id", "language", "start", "end", "complete", "status"]]
     return Harmonised(codebook.survey, year, responses, respondents.reset_index(drop=True), files,
                       [u for u, _ in unknown], warnings)
+
+
+def headline_missing(codebook: Codebook, files: list[FileSummary]) -> str:
+    """Why the headline figure cannot be computed: no export has its question."""
+    q = codebook.questions[codebook.headline]
+    texts = " or ".join(repr(t) for t in q.texts["nl"])
+    names = ", ".join(f.file for f in files)
+    return (f"headline question {q.id!r} matched no column in {names}: % (heel) tevreden cannot be computed "
+            f"(its text in codebook {codebook.path.name}: {texts})")
 
 
 def _signatures(long: pd.DataFrame, n: int) -> np.ndarray:

@@ -16,6 +16,7 @@ import datetime as dt
 import html
 import io
 import re
+import sys
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -271,6 +272,10 @@ def _decode(raw: bytes, where: _Where) -> tuple[str, str]:
 def _read_csv(raw: bytes, where: _Where) -> tuple[list[list], str]:
     text, encoding = _decode(raw, where)
     sep = _detect_separator(text)
+    # An open answer may be longer than csv's default field limit (128 KiB); no cell
+    # can be longer than the file, so that bound is safe and keeps the error for real junk.
+    if csv.field_size_limit() < len(text) + 1:
+        csv.field_size_limit(min(len(text) + 1, sys.maxsize))
     try:
         rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=sep))
     except csv.Error as exc:
@@ -343,7 +348,7 @@ def _choose_sheet(wb: python_calamine.CalamineWorkbook, sheet: str | int | None,
     raise where.error(
         f"has {len(visible)} visible sheets ({', '.join(map(repr, visible))}) and {which} of "
         f"them start with {_RESPONDENT_HEADERS} in A1",
-        expected="one responses sheet, or pass sheet= to choose",
+        expected="one responses sheet, or choose one with --sheet (agii validate/inspect), sheet: in the params file or sheet= in read_export",
     )
 
 

@@ -1,0 +1,1013 @@
+"""Nothing lost, nothing leaked: a corpus of bad inputs and what the CLI says about them.
+
+Every case builds its input in tmp_path (no committed fixtures) and runs the command a
+researcher would run: `agii validate EXPORT... --survey S --year Y` for exports (a
+codebook case passes its YAML file as `--survey`), `agii run --params P --reports-dir D`
+for parameter files. A broken input must end in exit code 2 and exactly one stderr line
+`agii: error: <file>[, sheet ...][, column ...][, row ...]: <problem> (expected ...)`,
+never a traceback. A recoverable oddity (exclusion, warning) exits 0 and says so in
+stdout.
+
+The CLI runs in-process (`agii_analysis.cli.main`, with stdout/stderr captured) to keep
+the corpus fast; `test_entry_point_contract` runs a sample of the cases through the
+real `.venv/bin/agii` executable, and AGII_BAD_INPUTS_SUBPROCESS=1 runs all of them
+that way.
+
+Documented outcomes that are *not* errors:
+
+- a hidden sheet next to the responses sheet is ignored;
+- a workbook whose header cells were merged over a question's columns reads as usual
+  (a merge in row 1 leaves the first cell's text, exactly like SurveyMonkey's blanks);
+- a renamed question column is reported as unmatched (validate exits 0 and warns when
+  it was the headline question); `compute`/`run` stop when the headline question is in
+  none of the exports;
+- a missing question column: the question is simply not matched (every row partial);
+- a date outside the report year is excluded as `outside_period`;
+- the same row twice (or overlapping exports) is excluded as `duplicate`;
+- respondent ids rounded by Excel (1.14628E+11) are kept unique with a warning;
+- a CSV named .xlsx is read by its content, with a warning;
+- curly apostrophes, emoji, right-to-left text and a 10 MB open answer are fine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import os
+import subprocess
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import openpyxl
+import pytest
+import yaml
+
+from agii_analysis import cli
+from agii_analysis.codebook import CODEBOOK_DIR, load_codebook
+from agii_analysis.errors import AgiiError
+from agii_analysis.params import load_params
+from exportkit import META, VORMING, rid, vorming_answers
+
+ROOT = Path(__file__).resolve().parents[1]
+AGII = ROOT / ".venv" / "bin" / "agii"
+REAL = ROOT / ".." / "shared" / "real-exports"
+SUBPROCESS = os.environ.get("AGII_BAD_INPUTS_SUBPROCESS") == "1"
+
+D22 = "03/15/2022 10:00:00 AM"
+# 0-based columns of the vorming grid below (letters in messages: A, D, M, R, ...).
+ID, COLLECTOR, START, END = 0, 1, 2, 3
+THEMA, VORM, ORG, TEV, ASP, NPS, OPEN = 9, 10, 11, 12, 13, 17, 18
+
+
+# --------------------------------------------------------------------------- builders
+
+def grid(n: int = 3, *, end: str = D22, language: str | None = None, answers=None) -> list[list]:
+    """A vorming export as a cell grid: two header rows, then n respondents (file rows 3..)."""
+    head1 = list(META) + [q for q, _ in VORMING]
+    head2 = [""] * len(META) + [s for _, s in VORMING]
+    rows = [head1, head2]
+    for i in range(n):
+        values = list(answers[i]) if answers else vorming_answers(
+            ("Tevreden", "Heel tevreden", "Neutraal")[i % 3], str(6 + i % 5))
+        rows.append([rid(i + 1), "400000001", end, end, "", "", "", "", ""] + values)
+    if language is not None:
+        for i, r in enumerate(rows):
+            r.insert(9, "language" if i == 0 else "" if i == 1 else language)
+    return rows
+
+
+def numeric_grid(positions: dict[int, str] | None = None) -> list[list]:
+    """A "numerical value" export: choices as their position in the list shown."""
+    rows = grid(2)
+    for r in rows[2:]:
+        r[THEMA:NPS + 1] = ["2", "1", "1", "4", "4", "5", "4", "4", "10"]
+    for col, value in (positions or {}).items():
+        rows[2][col] = value
+    return rows
+
+
+def write_csv(path: Path, rows, *, encoding: str = "utf-8", sep: str = ",") -> Path:
+    buf = io.StringIO()
+    csv.writer(buf, delimiter=sep, lineterminator="\n").writerows(rows)
+    path.write_bytes(buf.getvalue().encode(encoding))
+    return path
+
+
+def write_xlsx(path: Path, sheets: dict[str, tuple[list[list], str]], merges=()) -> Path:
+    """sheets: {name: (rows, 'visible' | 'hidden')}; merges: ranges merged on the first sheet."""
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for name, (rows, state) in sheets.items():
+        ws = wb.create_sheet(name)
+        ws.sheet_state = state
+        for i, r in enumerate(rows, 1):
+            for j, v in enumerate(r, 1):
+                if v not in ("", None):
+                    ws.cell(row=i, column=j, value=v)
+    for rng in merges:
+        wb.worksheets[0].merge_cells(rng)
+    wb.save(path)
+    return path
+
+
+def xlsx(path: Path, rows, sheet: str = "Sheet1", merges=()) -> Path:
+    return write_xlsx(path, {sheet: (rows, "visible")}, merges)
+
+
+def codebook_file(tmp_path: Path, edit: Callable[[dict], None] | None = None, *,
+                  text: str | None = None, encoding: str = "utf-8") -> Path:
+    """A copy of the vorming codebook, edited (dict) or replaced (text), in tmp_path."""
+    path = tmp_path / "vorming_test.yaml"
+    if text is None:
+        data = yaml.safe_load((CODEBOOK_DIR / "vorming.yaml").read_text(encoding="utf-8"))
+        if edit:
+            edit(data)
+        text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def params_file(tmp_path: Path, data: dict | None = None, *, text: str | None = None,
+                encoding: str = "utf-8", year: int = 2030) -> Path:
+    """params/<year>/vorming.yaml under tmp_path (no previous year next to it)."""
+    path = tmp_path / "params" / str(year) / "vorming.yaml"
+    path.parent.mkdir(parents=True)
+    if text is None:
+        text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def export_2030(tmp_path: Path, n: int = 12, headline: bool = True) -> Path:
+    rows = grid(n, end="03/15/2030 10:00:00 AM")
+    if not headline:
+        rows[0][TEV] = "Hoe tevreden bent u over het lokaal?"
+    return write_csv(tmp_path / "vorming_2030.csv", rows)
+
+
+# --------------------------------------------------------------------------- cases
+
+@dataclass
+class Expect:
+    argv: list[str]
+    file: str  # the file the error line (or stdout) must name
+    code: int = 2
+    err: tuple[str, ...] = ()  # substrings of the one error line
+    out: tuple[str, ...] = ()  # substrings of stdout (exit 0)
+    not_out: tuple[str, ...] = ()
+    check: Callable[[], None] | None = None  # more in-process assertions
+    max_seconds: float | None = None
+
+
+CASES: dict[str, Callable[[Path], Expect]] = {}
+
+
+def case(name: str):
+    def register(fn):
+        assert name not in CASES
+        CASES[name] = fn
+        return fn
+    return register
+
+
+def validate(*paths: Path, survey: str | Path = "vorming", year: int | None = 2022, extra=()) -> list[str]:
+    argv = ["validate", *map(str, paths), "--survey", str(survey)]
+    return argv + (["--year", str(year)] if year else []) + list(extra)
+
+
+def run_params(path: Path, tmp_path: Path) -> list[str]:
+    return ["run", "--params", str(path), "--reports-dir", str(tmp_path / "reports"),
+            "--formats", "xlsx", "--no-progress"]
+
+
+# ---- exports: empty, headers, not SurveyMonkey
+
+@case("empty-csv-0-bytes")
+def _(tmp_path):
+    f = tmp_path / "leeg.csv"
+    f.write_bytes(b"")
+    return Expect(validate(f), "leeg.csv", err=("is empty (0 bytes)", "expected an XLSX or CSV export"))
+
+
+@case("empty-csv-blank-lines")
+def _(tmp_path):
+    f = tmp_path / "blanco.csv"
+    f.write_bytes(b"\r\n  \r\n,,,\r\n")
+    return Expect(validate(f), "blanco.csv", err=("has no rows", "expected two header rows"))
+
+
+@case("empty-xlsx-0-bytes")
+def _(tmp_path):
+    f = tmp_path / "leeg.xlsx"
+    f.write_bytes(b"")
+    return Expect(validate(f), "leeg.xlsx", err=("is empty (0 bytes)",))
+
+
+@case("only-one-header-row")
+def _(tmp_path):
+    f = write_csv(tmp_path / "kop.csv", grid(0)[:1])
+    return Expect(validate(f), "kop.csv", err=("only one header row", "expected two header rows"))
+
+
+@case("only-one-header-row-then-respondents")
+def _(tmp_path):
+    rows = grid(2)
+    f = xlsx(tmp_path / "kop.xlsx", [rows[0], *rows[2:]])
+    return Expect(validate(f), "kop.xlsx",
+                  err=("sheet 'Sheet1'", "column A", "row 2", "only one header row", "expected the two header rows"))
+
+
+@case("header-rows-swapped")
+def _(tmp_path):
+    rows = grid(2)
+    f = write_csv(tmp_path / "omgewisseld.csv", [rows[1], rows[0], *rows[2:]])
+    return Expect(validate(f), "omgewisseld.csv", err=("row 1", "header rows are swapped", "expected row 1 with"))
+
+
+@case("not-a-surveymonkey-workbook")
+def _(tmp_path):
+    f = xlsx(tmp_path / "begroting.xlsx", [["Naam", "Bedrag"], ["Jan", 3], ["Piet", 4]], sheet="Blad1")
+    return Expect(validate(f), "begroting.xlsx",
+                  err=("sheet 'Blad1'", "column A", "row 1", "not a SurveyMonkey export", "'Naam'",
+                       "expected 'Respondent ID'"))
+
+
+@case("respondent-id-column-missing")
+def _(tmp_path):
+    rows = [r[1:] for r in grid(2)]
+    f = write_csv(tmp_path / "zonder_id.csv", rows)
+    return Expect(validate(f), "zonder_id.csv", err=("column A", "row 1", "'Collector ID'", "expected 'Respondent ID'"))
+
+
+@case("old-xls-or-binary-garbage")
+def _(tmp_path):
+    f = tmp_path / "oud.xls"
+    f.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(range(256)) * 8)
+    return Expect(validate(f), "oud.xls", err=("cannot be read as a spreadsheet", "expected an XLSX or CSV export"))
+
+
+@case("zip-archive-not-a-workbook")
+def _(tmp_path):
+    import zipfile
+
+    f = tmp_path / "export.xlsx"
+    with zipfile.ZipFile(f, "w") as z:
+        z.writestr("vorming_2022.csv", "Respondent ID\n")
+    return Expect(validate(f), "export.xlsx", err=("is a ZIP archive", "vorming_2022.csv", "unzip it"))
+
+
+@case("file-not-found")
+def _(tmp_path):
+    return Expect(validate(tmp_path / "bestaat_niet.csv"), "bestaat_niet.csv", err=("file not found",))
+
+
+@case("export-of-another-survey")
+def _(tmp_path):
+    rows = grid(2)
+    f = write_csv(tmp_path / "traject.csv", rows)
+    return Expect(validate(f, survey="na_traject"), "traject.csv",
+                  err=("none of its questions belong to survey 'na_traject'", "expected an export of"))
+
+
+@case("real-export-of-another-survey")
+def _(tmp_path):
+    f = REAL / "fivethirtyeight__data__steak-risk-survey.csv"
+    if not f.exists():
+        pytest.skip(f"real exports not available ({REAL.resolve()} is absent)")
+    return Expect(validate(f), f.name, err=("none of its questions belong to survey 'vorming'",))
+
+
+# ---- exports: sheets and workbooks
+
+@case("xlsx-two-candidate-sheets")
+def _(tmp_path):
+    f = write_xlsx(tmp_path / "twee.xlsx", {"Export 1": (grid(2), "visible"), "Export 2": (grid(3), "visible")})
+    return Expect(validate(f), "twee.xlsx",
+                  err=("2 visible sheets", "'Export 1', 'Export 2'", "several of them", "--sheet"))
+
+
+@case("xlsx-two-candidate-sheets-chosen-with-sheet")
+def _(tmp_path):
+    f = write_xlsx(tmp_path / "twee.xlsx", {"Export 1": (grid(2), "visible"), "Export 2": (grid(3), "visible")})
+    return Expect(validate(f, extra=["--sheet", "Export 2"]), "twee.xlsx", code=0,
+                  out=("twee.xlsx sheet 'Export 2': 3 rows", "read 3, used 3"))
+
+
+@case("xlsx-hidden-sheet-ignored")
+def _(tmp_path):
+    f = write_xlsx(tmp_path / "verborgen.xlsx", {
+        "Antwoorden": (grid(3), "visible"),
+        "Oud": (grid(5, end="03/15/2021 10:00:00 AM"), "hidden"),
+    })
+    return Expect(validate(f), "verborgen.xlsx", code=0,
+                  out=("verborgen.xlsx sheet 'Antwoorden': 3 rows", "read 3, used 3", "excluded: none"))
+
+
+@case("xlsx-merged-header-over-question")
+def _(tmp_path):
+    # N1:Q1 is the matrix question over its four item columns; S1 alone is untouched.
+    f = xlsx(tmp_path / "samengevoegd.xlsx", grid(3), merges=["N1:Q1"])
+
+    def check():
+        from agii_analysis.reader import read_export
+
+        e = read_export(f)
+        assert [c.question for c in e.columns[4:8]] == ["Hoe tevreden bent u over de volgende aspecten?"] * 4
+    return Expect(validate(f), "samengevoegd.xlsx", code=0,
+                  out=("questions matched: aanraden, aspecten, organisatie, tevreden, thema, verbeteren, vorm",
+                       "read 3, used 3 (3 complete"), check=check)
+
+
+@case("xlsx-merged-header-over-metadata")
+def _(tmp_path):
+    # Merging A1:B1 wipes the 'Collector ID' header while its cells still hold data.
+    f = xlsx(tmp_path / "samengevoegd.xlsx", grid(3), merges=["A1:B1"])
+    return Expect(validate(f), "samengevoegd.xlsx",
+                  err=("sheet 'Sheet1'", "column B", "row 1", "no header", "expected a metadata name"))
+
+
+@case("xlsx-truncated")
+def _(tmp_path):
+    good = xlsx(tmp_path / "heel.xlsx", grid(20))
+    f = tmp_path / "afgebroken.xlsx"
+    f.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    return Expect(validate(f), "afgebroken.xlsx", err=("damaged or truncated", "download it again"))
+
+
+@case("csv-named-xlsx")
+def _(tmp_path):
+    f = write_csv(tmp_path / "eigenlijk_csv.xlsx", grid(3))
+    return Expect(validate(f), "eigenlijk_csv.xlsx", code=0,
+                  out=("warning: eigenlijk_csv.xlsx: eigenlijk_csv.xlsx is named .xlsx but holds CSV text",
+                       "read 3, used 3"))
+
+
+# ---- exports: encodings and sizes
+
+@case("csv-mixed-encodings")
+def _(tmp_path):
+    rows = grid(3)
+    rows[2][OPEN] = "Meer café-voorbeelden"
+    rows[4][OPEN] = "Betere koffie in het café"
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows[:4])
+    head = buf.getvalue().encode("utf-8")
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows[4:])
+    f = tmp_path / "gemengd.csv"
+    f.write_bytes(head + buf.getvalue().encode("cp1252"))
+    return Expect(validate(f), "gemengd.csv",
+                  err=("row 5", "mixes text encodings", "UTF-8 text in row 3", "row 5 is cp1252",
+                       "expected one encoding for the whole file"))
+
+
+@case("csv-more-cells-than-header")
+def _(tmp_path):
+    rows = grid(3)
+    rows[3] += ["", "uitschieter"]
+    f = write_csv(tmp_path / "te_breed.csv", rows)
+    return Expect(validate(f), "te_breed.csv", err=("column U", "row 4", "more cells than the header"))
+
+
+@case("open-answer-10-mb")
+def _(tmp_path):
+    rows = grid(3)
+    big = ("Meer praktijkvoorbeelden en minder theorie, graag. " * 200_000)[:10_000_000]
+    rows[3][OPEN] = big
+    f = write_csv(tmp_path / "groot.csv", rows)
+
+    def check():
+        h = _harmonise(f)
+        text = h.responses.loc[h.responses["question"] == "verbeteren", "text"].tolist()
+        assert [len(t) for t in text] == [len(big.strip())]
+    return Expect(validate(f), "groot.csv", code=0, out=("read 3, used 3",), check=check, max_seconds=120)
+
+
+@case("open-answer-emoji-and-right-to-left-csv")
+def _(tmp_path):
+    texts = ["Heel goed 👍🏽👩🏾‍🏫 merci!", "شكراً جزيلاً على الدورة", "\u200fתודה רבה\u200f — top"]
+    rows = grid(3)
+    for i, t in enumerate(texts):
+        rows[2 + i][OPEN] = t
+    f = write_csv(tmp_path / "emoji.csv", rows)
+    return Expect(validate(f), "emoji.csv", code=0, out=("read 3, used 3",),
+                  check=lambda: _assert_texts(f, texts))
+
+
+@case("open-answer-emoji-and-right-to-left-xlsx")
+def _(tmp_path):
+    texts = ["😀🎉 Top vorming", "متاز ‏جداً", "עברית ✡ ok"]
+    rows = grid(3)
+    for i, t in enumerate(texts):
+        rows[2 + i][OPEN] = t
+    f = xlsx(tmp_path / "emoji.xlsx", rows)
+    return Expect(validate(f), "emoji.xlsx", code=0, out=("read 3, used 3",),
+                  check=lambda: _assert_texts(f, texts))
+
+
+# ---- exports: questions and labels
+
+@case("question-renamed-headline")
+def _(tmp_path):
+    rows = grid(3)
+    rows[0][TEV] = "<p>Hoe tevreden bent u in het algemeen over de training?</p>"
+    f = write_csv(tmp_path / "hernoemd.csv", rows)
+    return Expect(validate(f), "hernoemd.csv", code=0,
+                  out=("unmatched columns (1): Hoe tevreden bent u in het algemeen over de training? | Response",
+                       "warning: headline question 'tevreden'"),
+                  not_out=("questions matched: aanraden, aspecten, organisatie, tevreden",))
+
+
+@case("question-renamed-other")
+def _(tmp_path):
+    rows = grid(3)
+    rows[0][VORM] = "Hoe volgde u deze vorming?"
+    f = write_csv(tmp_path / "hernoemd.csv", rows)
+    return Expect(validate(f), "hernoemd.csv", code=0,
+                  out=("unmatched columns (1): Hoe volgde u deze vorming? | Response",
+                       "questions matched: aanraden, aspecten, organisatie, tevreden, thema, verbeteren\n"),
+                  not_out=("warning: headline",))
+
+
+@case("question-column-missing")
+def _(tmp_path):
+    rows = [r[:ORG] + r[ORG + 1:] for r in grid(3)]
+    f = write_csv(tmp_path / "kolom_weg.csv", rows)
+    return Expect(validate(f), "kolom_weg.csv", code=0,
+                  out=("questions matched: aanraden, aspecten, tevreden, thema, verbeteren, vorm\n",
+                       "read 3, used 3 (0 complete, 3 partial)"))
+
+
+@case("two-exports-different-questions")
+def _(tmp_path):
+    a = write_csv(tmp_path / "deel_a.csv", grid(3))
+    rows = [r[:NPS] for r in grid(2)]  # b: no NPS and no open question
+    for r in rows[2:]:
+        r[ID] = r[ID] + "9"
+    b = xlsx(tmp_path / "deel_b.xlsx", rows)
+    return Expect(validate(a, b), "deel_a.csv", code=0,
+                  out=("deel_a.csv (utf-8): 3 rows", "questions matched: aanraden, aspecten, organisatie, "
+                       "tevreden, thema, verbeteren, vorm",
+                       "deel_b.xlsx sheet 'Sheet1': 2 rows, language edition nl; questions matched: aspecten, "
+                       "organisatie, tevreden, thema, vorm", "read 5, used 5 (3 complete, 2 partial)"))
+
+
+@case("answer-label-typo")
+def _(tmp_path):
+    rows = grid(3)
+    rows[3][TEV] = "Tevreeden"
+    f = write_csv(tmp_path / "typo.csv", rows)
+    return Expect(validate(f), "typo.csv",
+                  err=("column M", "row 4", "unknown answer 'Tevreeden' for question 'tevreden'",
+                       "expected one of Heel ontevreden; Ontevreden; Neutraal; Tevreden; Heel tevreden; Geen mening"))
+
+
+@case("answer-label-typo-counted-as-missing")
+def _(tmp_path):
+    rows = grid(3)
+    rows[3][TEV] = "Tevreeden"
+    f = write_csv(tmp_path / "typo.csv", rows)
+    return Expect(validate(f, extra=["--unknown-labels", "missing"]), "typo.csv", code=0,
+                  out=("unknown label (counted as missing): typo.csv M (Hoe tevreden bent u in het algemeen over de "
+                       "vorming? | Response) 'Tevreeden' x1 (first row 4)", "warning: 1 unknown answers counted as missing"))
+
+
+@case("curly-apostrophe-in-label-and-question")
+def _(tmp_path):
+    def edit(cb):
+        cb["questions"]["vorm"]["text"]["nl"] = "Hoe volgde u de vorming ('s avonds of overdag)?"
+        cb["questions"]["vorm"]["options"][1]["nl"] = "Fysiek, 's avonds"
+    book = codebook_file(tmp_path, edit)
+    rows = grid(3)
+    rows[0][VORM] = "Hoe volgde u de vorming (\u2019s avonds of overdag)?"
+    for r in rows[2:]:
+        r[VORM] = "Fysiek, \u2019s avonds"
+    f = write_csv(tmp_path / "apostrof.csv", rows)
+    return Expect(validate(f, survey=book), "apostrof.csv", code=0,
+                  out=("questions matched: aanraden, aspecten, organisatie, tevreden, thema, verbeteren, vorm",
+                       "read 3, used 3 (3 complete"), not_out=("unknown label", "unmatched"))
+
+
+@case("language-not-in-codebook")
+def _(tmp_path):
+    rows = grid(3, language="nl")
+    rows[4][9] = "de"
+    f = write_csv(tmp_path / "duits.csv", rows)
+    return Expect(validate(f), "duits.csv",
+                  err=("column language", "row 5", "language 'de' is not a language of this survey",
+                       "expected one of nl (codebook vorming.yaml)"))
+
+
+@case("nps-11")
+def _(tmp_path):
+    rows = grid(3)
+    rows[2][NPS] = "11"
+    f = write_csv(tmp_path / "nps.csv", rows)
+    return Expect(validate(f), "nps.csv", err=("column R", "row 3", "unknown answer '11' for question 'aanraden'",
+                                              "expected a whole number 0-10"))
+
+
+@case("nps-minus-1")
+def _(tmp_path):
+    rows = grid(3)
+    rows[4][NPS] = "-1"
+    f = write_csv(tmp_path / "nps.csv", rows)
+    return Expect(validate(f), "nps.csv", err=("column R", "row 5", "unknown answer '-1'", "expected a whole number 0-10"))
+
+
+@case("nps-not-a-number")
+def _(tmp_path):
+    rows = grid(3)
+    rows[3][NPS] = "9,5"
+    f = xlsx(tmp_path / "nps.xlsx", rows)
+    return Expect(validate(f), "nps.xlsx", err=("sheet 'Sheet1'", "column R", "row 4", "unknown answer '9,5'", "expected a whole number 0-10"))
+
+
+@case("numeric-export-position-out-of-range")
+def _(tmp_path):
+    f = write_csv(tmp_path / "numeriek.csv", numeric_grid({TEV: "7"}))
+    return Expect(validate(f, extra=["--numeric"]), "numeriek.csv",
+                  err=("column M", "row 3", "unknown answer '7' for question 'tevreden'",
+                       "expected a position 1-6 (numerical-value export)"))
+
+
+@case("numeric-export-position-zero")
+def _(tmp_path):
+    f = write_csv(tmp_path / "numeriek.csv", numeric_grid({VORM: "0"}))
+    return Expect(validate(f, extra=["--numeric"]), "numeriek.csv",
+                  err=("column K", "row 3", "unknown answer '0' for question 'vorm'", "expected a position 1-2"))
+
+
+@case("numeric-export-nps-offset-out-of-range")
+def _(tmp_path):
+    f = write_csv(tmp_path / "numeriek.csv", numeric_grid({NPS: "12"}))
+    return Expect(validate(f, extra=["--numeric"]), "numeriek.csv",
+                  err=("column R", "row 3", "unknown answer '12'", "expected a whole number 1-11 (numerical-value export)"))
+
+
+@case("single-choice-with-two-answers-expanded")
+def _(tmp_path):
+    # expanded layout: one column per option of 'vorm'; both ticked in row 4
+    rows = grid(3)
+    for r in rows:
+        r.insert(VORM + 1, "")
+    rows[0][VORM], rows[1][VORM], rows[1][VORM + 1] = "Hoe volgde u de vorming?", "Online", "Fysiek"
+    for r in rows[2:]:
+        r[VORM], r[VORM + 1] = "Online", ""
+    rows[3][VORM + 1] = "Fysiek"
+    f = write_csv(tmp_path / "dubbel.csv", rows)
+    return Expect(validate(f), "dubbel.csv", err=("column K, L", "row 4", "question 'vorm' has more than one answer",
+                                                 "expected one chosen option"))
+
+
+# ---- exports: dates and respondent ids
+
+@case("date-in-another-year-excluded")
+def _(tmp_path):
+    rows = grid(3)
+    rows[3][START] = rows[3][END] = "12/31/2021 11:59:00 PM"
+    f = write_csv(tmp_path / "vorig_jaar.csv", rows)
+    return Expect(validate(f), "vorig_jaar.csv", code=0,
+                  out=("read 3, used 2", "excluded: outside_period 1", "date range: 2022-03-15 to 2022-03-15"))
+
+
+@case("date-unparseable")
+def _(tmp_path):
+    rows = grid(3)
+    rows[4][END] = "31/02/2022 25:61"
+    f = write_csv(tmp_path / "datum.csv", rows)
+    return Expect(validate(f), "datum.csv", err=("column D 'End Date'", "row 5", "cannot read '31/02/2022 25:61' as a date",
+                                                "expected a date like 07/31/2023 04:21:36 PM"))
+
+
+@case("date-unparseable-xlsx-text")
+def _(tmp_path):
+    rows = grid(3)
+    rows[2][START] = "gisteren"
+    f = xlsx(tmp_path / "datum.xlsx", rows)
+    return Expect(validate(f), "datum.xlsx", err=("sheet 'Sheet1'", "column C 'Start Date'", "row 3",
+                                                 "cannot read 'gisteren' as a date"))
+
+
+@case("duplicate-id-different-answers")
+def _(tmp_path):
+    rows = grid(3)
+    rows[4][ID] = rows[2][ID]
+    f = write_csv(tmp_path / "dubbel_id.csv", rows)
+    return Expect(validate(f), "dubbel_id.csv",
+                  err=("row 5", f"respondent {rid(1)} appears twice with different answers",
+                       "dubbel_id.csv row 3 and dubbel_id.csv row 5", "expected one response per respondent id"))
+
+
+@case("duplicate-id-across-exports")
+def _(tmp_path):
+    a = write_csv(tmp_path / "a.csv", grid(2))
+    rows = grid(2)
+    rows[3][TEV] = "Heel ontevreden"
+    b = xlsx(tmp_path / "b.xlsx", rows, sheet="Antwoorden")
+    return Expect(validate(a, b), "b.xlsx", err=("sheet 'Antwoorden'", "row 4", f"respondent {rid(2)} appears twice",
+                                                "a.csv row 4 and b.xlsx row 4"))
+
+
+@case("same-row-twice-excluded")
+def _(tmp_path):
+    rows = grid(3)
+    rows.append(list(rows[3]))
+    f = write_csv(tmp_path / "twee_keer.csv", rows)
+    return Expect(validate(f), "twee_keer.csv", code=0, out=("read 4, used 3", "excluded: duplicate 1"))
+
+
+@case("blank-respondent-id")
+def _(tmp_path):
+    rows = grid(3)
+    rows[3][ID] = "  "
+    f = write_csv(tmp_path / "geen_id.csv", rows)
+    return Expect(validate(f), "geen_id.csv", err=("column A 'Respondent ID'", "row 4", "respondent id is blank",
+                                                  "expected a respondent id in every respondent row"))
+
+
+@case("respondent-ids-in-e-notation")
+def _(tmp_path):
+    rows = grid(3)
+    rows[2][ID], rows[3][ID], rows[4][ID] = "1.14628E+11", "1.14628E+11", "1.14629E+11"
+    f = write_csv(tmp_path / "excel_ids.csv", rows, encoding="cp1252", sep=";")
+    return Expect(validate(f), "excel_ids.csv", code=0,
+                  out=("read 3, used 3", "warning: excel_ids.csv: 3 respondent id(s) in column A "
+                       "'Respondent ID' were rounded by Excel (e.g. 1.14628E+11 in row 3)"))
+
+
+# ---- codebooks (passed to validate as --survey FILE; load_codebook checked too)
+
+def _codebook_case(tmp_path, edit=None, *, text=None, encoding="utf-8", err=()):
+    book = codebook_file(tmp_path, edit, text=text, encoding=encoding)
+    export = write_csv(tmp_path / "vorming.csv", grid(2))
+
+    def check():
+        with pytest.raises(AgiiError) as info:
+            load_codebook(book)
+        msg = str(info.value)
+        assert "\n" not in msg and msg.startswith(book.name) and all(s in msg for s in err), msg
+    return Expect(validate(export, survey=book), book.name, err=err, check=check)
+
+
+@case("codebook-duplicate-code")
+def _(tmp_path):
+    def edit(cb):
+        cb["questions"]["vorm"]["options"][1]["code"] = 1
+    return _codebook_case(tmp_path, edit, err=(
+        "questions.vorm.options[1].code: duplicate code 1 (also at questions.vorm.options[0])",))
+
+
+@case("codebook-unknown-question-type")
+def _(tmp_path):
+    def edit(cb):
+        cb["questions"]["tevreden"]["type"] = "likert"
+    return _codebook_case(tmp_path, edit, err=(
+        "questions.tevreden.type: unknown question type 'likert'", "expected one of single, multi, scale"))
+
+
+@case("codebook-duplicate-label")
+def _(tmp_path):
+    def edit(cb):
+        cb["questions"]["vorm"]["options"][1]["nl"] = " ONLINE "
+    return _codebook_case(tmp_path, edit, err=(
+        "questions.vorm.options[1].nl: duplicate label 'ONLINE' (also at questions.vorm.options[0])",))
+
+
+@case("codebook-not-utf8")
+def _(tmp_path):
+    text = (CODEBOOK_DIR / "vorming.yaml").read_text(encoding="utf-8").replace(
+        "Deelnemers", "Deelnemers (geïnteresseerden)")
+    return _codebook_case(tmp_path, text=text, encoding="cp1252", err=("not UTF-8 text at line 5 (byte", "expected a UTF-8 YAML file"))
+
+
+@case("codebook-headline-not-a-scale")
+def _(tmp_path):
+    def edit(cb):
+        cb["headline"] = "vorm"
+    return _codebook_case(tmp_path, edit, err=("headline: question 'vorm' is of type single", "expected scale"))
+
+
+@case("codebook-headline-unknown-question")
+def _(tmp_path):
+    def edit(cb):
+        cb["headline"] = "algemeen"
+    return _codebook_case(tmp_path, edit, err=("headline: unknown question 'algemeen'", "expected one of thema, vorm"))
+
+
+@case("codebook-invalid-yaml")
+def _(tmp_path):
+    return _codebook_case(tmp_path, text="survey: vorming\nquestions:\n  vorm: {type: single\n",
+                          err=("invalid YAML at line",))
+
+
+@case("codebook-unknown-key")
+def _(tmp_path):
+    def edit(cb):
+        cb["headlines"] = cb.pop("headline")
+    return _codebook_case(tmp_path, edit, err=("headlines: unknown key", "expected one of breakdowns"))
+
+
+@case("codebook-nps-points-at-scale")
+def _(tmp_path):
+    def edit(cb):
+        cb["nps"] = "tevreden"
+    return _codebook_case(tmp_path, edit, err=("nps: question 'tevreden' is of type scale", "expected nps"))
+
+
+@case("codebook-unknown-option-set")
+def _(tmp_path):
+    def edit(cb):
+        cb["questions"]["vorm"]["options"] = "ja_neen"
+    return _codebook_case(tmp_path, edit, err=("questions.vorm.options: unknown option set 'ja_neen'", "ja_nee"))
+
+
+@case("codebook-scale-by-year-not-a-mapping")
+def _(tmp_path):
+    def edit(cb):
+        cb["scale_by_year"] = ["SAT4", "SAT5"]
+    return _codebook_case(tmp_path, edit, err=("scale_by_year: must map years to scale names",))
+
+
+@case("codebook-subgroup-codes-not-a-list")
+def _(tmp_path):
+    def edit(cb):
+        cb["subgroups"]["online"]["codes"] = 1
+    return _codebook_case(tmp_path, edit, err=("subgroups.online.codes: 1 is not a list of option codes",))
+
+
+@case("codebook-headline-is-a-list")
+def _(tmp_path):
+    def edit(cb):
+        cb["headline"] = ["tevreden"]
+    return _codebook_case(tmp_path, edit, err=("headline: unknown question ['tevreden']",))
+
+
+@case("codebook-not-a-mapping")
+def _(tmp_path):
+    return _codebook_case(tmp_path, text="- survey\n- vorming\n", err=("(top): a codebook must be a mapping",))
+
+
+# ---- parameter files (agii run --params; load_params checked too)
+
+def _params_case(tmp_path, data=None, *, text=None, encoding="utf-8", err=()):
+    path = params_file(tmp_path, data, text=text, encoding=encoding)
+
+    def check():
+        with pytest.raises(AgiiError) as info:
+            load_params(path)
+        msg = str(info.value)
+        assert "\n" not in msg and path.name in msg and all(s in msg for s in err), msg
+    return Expect(run_params(path, tmp_path), path.name, err=err, check=check)
+
+
+def _good_params(tmp_path, **changes) -> dict:
+    data = {"survey": "vorming", "year": 2030, "inputs": [{"file": str(export_2030(tmp_path))}], "invited": 100}
+    data.update(changes)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+@case("params-export-missing")
+def _(tmp_path):
+    data = _good_params(tmp_path, inputs=[{"file": str(tmp_path / "weg.xlsx")}])
+    return _params_case(tmp_path, data, err=("inputs[0].file: export not found", "weg.xlsx",
+                                             "expected an existing XLSX or CSV export"))
+
+
+@case("params-unknown-key")
+def _(tmp_path):
+    return _params_case(tmp_path, _good_params(tmp_path, invitd=100),
+                        err=("invitd: unknown key", "expected one of contact, demo"))
+
+
+@case("params-unknown-input-key")
+def _(tmp_path):
+    data = _good_params(tmp_path)
+    data["inputs"][0]["value"] = "numeric"
+    return _params_case(tmp_path, data, err=("inputs[0].value: unknown key", "expected one of collector, file"))
+
+
+@case("params-not-yaml")
+def _(tmp_path):
+    return _params_case(tmp_path, text="survey: vorming\nyear: 2030\ninputs: [{file: a.csv}\ninvited: 5\n",
+                        err=("invalid YAML at line",))
+
+
+@case("params-not-a-mapping")
+def _(tmp_path):
+    return _params_case(tmp_path, text="vorming 2030\n", err=("must be a mapping",))
+
+
+@case("params-not-utf8")
+def _(tmp_path):
+    return _params_case(tmp_path, text="survey: vorming\nnote: geïnteresseerden\n", encoding="cp1252",
+                        err=("not UTF-8 text at line 2 (byte 24)", "expected a UTF-8 YAML file"))
+
+
+@case("params-year-wrong-type")
+def _(tmp_path):
+    return _params_case(tmp_path, _good_params(tmp_path, year="x"), err=("year: 'x' is not a whole number >= 1990",))
+
+
+@case("params-invited-wrong-type")
+def _(tmp_path):
+    return _params_case(tmp_path, _good_params(tmp_path, invited="veel"),
+                        err=("invited: 'veel' is not a whole number >= 1",))
+
+
+@case("params-values-wrong")
+def _(tmp_path):
+    data = _good_params(tmp_path)
+    data["inputs"][0]["values"] = "numbers"
+    return _params_case(tmp_path, data, err=("inputs[0].values: 'numbers'", "expected text or numeric"))
+
+
+@case("params-unknown-survey")
+def _(tmp_path):
+    return _params_case(tmp_path, _good_params(tmp_path, survey="vormingen"),
+                        err=("survey: unknown survey 'vormingen'", "expected one of"))
+
+
+@case("params-inputs-missing")
+def _(tmp_path):
+    data = _good_params(tmp_path)
+    del data["inputs"]
+    return _params_case(tmp_path, data, err=("inputs: missing",))
+
+
+@case("params-period-ends-before-start")
+def _(tmp_path):
+    return _params_case(tmp_path, _good_params(tmp_path, period={"start": "2030-12-31", "end": "2030-01-01"}),
+                        err=("period: ends before it starts",))
+
+
+@case("params-is-a-folder")
+def _(tmp_path):
+    path = tmp_path / "params" / "2030" / "vorming.yaml"
+    path.mkdir(parents=True)
+    return Expect(run_params(path, tmp_path), "vorming.yaml", err=("is a folder, not a parameter file",))
+
+
+@case("params-input-file-not-a-path")
+def _(tmp_path):
+    return _params_case(tmp_path, _good_params(tmp_path, inputs=[{"file": 2030}]),
+                        err=("inputs[0].file: 2030 is not a file path",))
+
+
+@case("params-invited-by-not-a-mapping")
+def _(tmp_path):
+    return _params_case(tmp_path, _good_params(tmp_path, invited_by=[1200, 300]),
+                        err=("invited_by: must map collector ids or language codes to invited counts",))
+
+
+@case("params-file-not-found")
+def _(tmp_path):
+    path = tmp_path / "params" / "2030" / "vorming.yaml"
+    return Expect(run_params(path, tmp_path), "vorming.yaml", err=("parameter file not found",))
+
+
+# ---- helpers for the in-process checks
+
+def _harmonise(path: Path, survey: str = "vorming", year: int = 2022):
+    from agii_analysis.harmonise import harmonise
+    from agii_analysis.prepare import _redactor
+    from agii_analysis.reader import read_export
+
+    return harmonise([(read_export(path), None)], load_codebook(survey), year, redact=_redactor())
+
+
+def _assert_texts(path: Path, texts: list[str]) -> None:
+    h = _harmonise(path)
+    got = h.responses.loc[h.responses["question"] == "verbeteren"].sort_values("respondent_id")["text"].tolist()
+    assert got == [t.strip() for t in texts]
+
+
+# --------------------------------------------------------------------------- running
+
+def run_agii(argv: list[str], subprocess_: bool = SUBPROCESS) -> tuple[int, str, str]:
+    """Exit code, stdout and stderr of `agii ARGV`."""
+    if subprocess_:
+        p = subprocess.run([str(AGII), *argv], capture_output=True, text=True, cwd=ROOT, timeout=900,
+                           env={**os.environ, "PYTHONWARNINGS": "ignore"})
+        return p.returncode, p.stdout, p.stderr
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = cli.main(argv)
+        except SystemExit as exc:  # argparse
+            code = exc.code
+        except BaseException:  # what the real executable would show as a traceback
+            traceback.print_exc(file=err)
+            code = 1
+    return code, out.getvalue(), err.getvalue()
+
+
+def assert_outcome(exp: Expect, code: int, out: str, err: str, elapsed: float) -> None:
+    assert "Traceback" not in out + err, err
+    if exp.max_seconds is not None:
+        assert elapsed < exp.max_seconds, f"took {elapsed:.1f} s"
+    if exp.code == 0:
+        assert code == 0, f"exit {code}: {err}"
+        assert not err.strip(), err
+        assert exp.file in out
+        for s in exp.out:
+            assert s in out, f"{s!r} not in stdout:\n{out}"
+        for s in exp.not_out:
+            assert s not in out, f"{s!r} in stdout:\n{out}"
+        return
+    assert code == exp.code, f"exit {code}, stdout:\n{out}\nstderr:\n{err}"
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    line = lines[0]
+    assert line.startswith("agii: error: "), line
+    assert exp.file in line, line
+    for s in exp.err:
+        assert s in line, f"{s!r} not in: {line}"
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_bad_input(name, tmp_path):
+    exp = CASES[name](tmp_path)
+    started = time.perf_counter()
+    code, out, err = run_agii(exp.argv)
+    assert_outcome(exp, code, out, err, time.perf_counter() - started)
+    if exp.check:
+        exp.check()
+
+
+def test_corpus_size():
+    assert len(CASES) >= 35
+
+
+ENTRY_POINT_SAMPLE = ["empty-xlsx-0-bytes", "header-rows-swapped", "xlsx-truncated", "answer-label-typo",
+                      "respondent-ids-in-e-notation", "codebook-duplicate-code", "params-unknown-key"]
+
+
+@pytest.mark.parametrize("name", ENTRY_POINT_SAMPLE)
+def test_entry_point_contract(name, tmp_path):
+    """The real `agii` executable: same exit code, one stderr line, no traceback."""
+    exp = CASES[name](tmp_path)
+    started = time.perf_counter()
+    code, out, err = run_agii(exp.argv, subprocess_=True)
+    assert_outcome(exp, code, out, err, time.perf_counter() - started)
+
+
+# --------------------------------------------------------------------------- compute / run
+
+@pytest.fixture
+def processed(tmp_path, monkeypatch):
+    """Keep the harmonised cache of these runs out of data/processed/."""
+    from agii_analysis import prepare
+
+    monkeypatch.setattr(prepare, "PROCESSED_DIR", tmp_path / "processed")
+    return tmp_path / "processed"
+
+
+def _compute_error(path: Path) -> str:
+    from agii_analysis.results import compute
+
+    with pytest.raises(AgiiError) as info:
+        compute(path)
+    msg = str(info.value)
+    assert "\n" not in msg
+    return msg
+
+
+def _run_error(path: Path, tmp_path: Path) -> str:
+    """`agii run --params`: a survey that fails to build exits non-zero with one error line.
+
+    run.py reports a failed survey-year as `agii: error: <survey> <year>: <message>` and
+    exits 1 (2 is for errors before any build starts, e.g. a bad params file)."""
+    code, out, err = run_agii(run_params(path, tmp_path), subprocess_=False)
+    assert "Traceback" not in out + err, err
+    assert code in (1, 2), (code, out, err)
+    lines = [ln for ln in (out + err).splitlines() if ln.startswith("agii: error: ")]
+    assert len(lines) == 1, out + err
+    assert not (tmp_path / "reports" / "2030" / "vorming").exists()  # nothing half-built
+    return lines[0]
+
+
+def test_invited_below_respondents_stops_compute_and_run(tmp_path, processed):
+    path = params_file(tmp_path, _good_params(tmp_path, invited=5))
+    assert load_params(path).invited == 5  # the file alone is valid: 12 respondents are only known later
+    for msg in (_compute_error(path), _run_error(path, tmp_path)):
+        assert path.name in msg and "invited: 5 invited is fewer than the 12 respondents" in msg, msg
+        assert "expected invited >= 12" in msg, msg
+
+
+def test_invited_by_below_respondents_stops_compute(tmp_path, processed):
+    path = params_file(tmp_path, _good_params(tmp_path, invited_by={"400000001": 3}))
+    msg = _compute_error(path)
+    assert path.name in msg and "invited_by.400000001: 3 invited is fewer than the 12 respondents" in msg, msg
+
+
+def test_headline_question_missing_stops_compute_and_run(tmp_path, processed):
+    export = export_2030(tmp_path, headline=False)
+    path = params_file(tmp_path, {"survey": "vorming", "year": 2030, "inputs": [{"file": str(export)}], "invited": 100})
+    for msg in (_compute_error(path), _run_error(path, tmp_path)):
+        assert path.name in msg and "headline question 'tevreden'" in msg and export.name in msg, msg
+        assert "Hoe tevreden bent u in het algemeen over de vorming?" in msg, msg
