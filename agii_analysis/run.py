@@ -11,13 +11,16 @@ files. A failing survey does not stop the others; the exit code says one failed.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
+import multiprocessing
 import os
 import shutil
 import signal
 import sys
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -32,6 +35,7 @@ REPORTS_DIR = REPO_ROOT / "reports"
 FORMATS = ("html", "pdf", "xlsx")
 STAGING_PREFIX = ".staging-"
 OLD_PREFIX = ".old-"
+PENDING_PREFIX = ".pending-"
 
 
 @dataclass
@@ -107,7 +111,12 @@ def load_manifest(year_dir: Path) -> dict:
 
 
 def recover(year_dir: Path) -> None:
-    """Finish or undo a swap that a killed run left half-done; drop stale staging folders."""
+    """Finish or undo a swap that a killed run left half-done; drop stale staging folders.
+
+    A pending manifest entry (written just before a swap, see `_write_pending`) is
+    promoted when the outputs on disk are the ones it describes, else dropped; a pending
+    overview whose files do not all match drops the overview entry, so it is rebuilt.
+    """
     if not year_dir.exists():
         return
     for old in year_dir.glob(f"{OLD_PREFIX}*"):
@@ -120,14 +129,74 @@ def recover(year_dir: Path) -> None:
         shutil.rmtree(stale, ignore_errors=True)
     for tmp in year_dir.glob(".*.tmp"):
         tmp.unlink(missing_ok=True)
+    pending = sorted(year_dir.glob(f"{PENDING_PREFIX}*.json"))
+    if pending:
+        manifest = load_manifest(year_dir)
+        for p in pending:
+            name = p.name[len(PENDING_PREFIX):-len(".json")]
+            try:
+                entry = json.loads(p.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                entry = None
+            if name == "overzicht":
+                folder = year_dir
+            else:
+                folder = year_dir / name
+            if entry and _matches(folder, entry.get("outputs") or []):
+                if name == "overzicht":
+                    manifest["overview"] = entry
+                else:
+                    manifest["surveys"][name] = entry
+            elif name == "overzicht" and not _matches(year_dir, (manifest.get("overview") or {}).get("outputs") or [None]):
+                manifest["overview"] = None  # a half-moved overview: rebuild it next time
+        if year_dir.name.isdigit():
+            manifest.update({"year": int(year_dir.name), "schema": "agii-manifest/1"})
+        _atomic_write(year_dir / "manifest.json", json.dumps(manifest, indent=1, ensure_ascii=False, default=str))
+        for p in pending:
+            p.unlink(missing_ok=True)
+
+
+def _matches(folder: Path, outputs: list) -> bool:
+    """Every file of a manifest `outputs` list is in `folder` with that SHA-256."""
+    try:
+        return bool(outputs) and all((folder / o["file"]).is_file() and file_sha256(folder / o["file"]) == o["sha256"]
+                                     for o in outputs)
+    except (TypeError, KeyError, OSError):
+        return False
+
+
+def _write_pending(year_dir: Path, name: str, entry: dict) -> None:
+    """The manifest entry of outputs about to be swapped in (recover() commits or drops it)."""
+    _atomic_write(year_dir / f"{PENDING_PREFIX}{name}.json", json.dumps(entry, indent=1, ensure_ascii=False, default=str))
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically exchange two paths (Linux renameat2 RENAME_EXCHANGE); False when unsupported."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    return False  # EINVAL/ENOSYS (filesystem or kernel without it): fall back to two renames
 
 
 def _swap_in(staging: Path, final: Path) -> None:
-    """Replace `final` by `staging` with renames only (recover() completes a killed swap)."""
+    """Replace `final` by `staging`: one atomic exchange where the OS has it, else two renames
+    (recover() completes a swap killed between them)."""
     if final.exists():
         old = final.with_name(f"{OLD_PREFIX}{final.name}~{os.getpid()}")
-        os.replace(final, old)
-        os.replace(staging, final)
+        if _exchange(staging, final):  # final is the new set now, staging the old one
+            os.replace(staging, old)
+        else:
+            os.replace(final, old)
+            os.replace(staging, final)
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.replace(staging, final)
@@ -147,16 +216,59 @@ def execute_notebook(template: Path, output: Path, parameters: dict, progress: b
     import papermill as pm
 
     logging.getLogger("papermill").setLevel(logging.WARNING)
+    box: dict = {}
+
+    def work():
+        try:
+            pm.execute_notebook(
+                str(template), str(output), parameters=parameters, kernel_name="python3",
+                progress_bar=progress, cwd=str(REPO_ROOT), log_output=False, report_mode=False,
+                # the kernel talks to this process on localhost only; its TCP notice is noise here
+                extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            )
+        except BaseException as exc:  # handed to the calling thread
+            box["error"] = exc
+
+    # Papermill runs in a helper thread: in the main thread nbclient would replace the
+    # SIGINT/SIGTERM handlers for the duration (and reset SIGTERM to the default on
+    # exit), so a termination could not unwind the run. Here the main thread keeps its
+    # handlers; when one raises, the kernel is killed before the exception goes on.
+    worker = threading.Thread(target=work, name=f"papermill {template.name}", daemon=True)
+    worker.start()
     try:
-        pm.execute_notebook(
-            str(template), str(output), parameters=parameters, kernel_name="python3",
-            progress_bar=progress, cwd=str(REPO_ROOT), log_output=False, report_mode=False,
-            # the kernel talks to this process on localhost only; its TCP notice is noise here
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],
-        )
-    except pm.PapermillExecutionError as exc:
+        while worker.is_alive():
+            worker.join(0.2)
+    except BaseException:
+        log = logging.getLogger("papermill")
+        level = log.level
+        log.setLevel(logging.CRITICAL)  # "Kernel died while waiting": we killed it
+        try:
+            _kill_kernels()
+            worker.join(10)
+        finally:
+            log.setLevel(level)
+        raise
+    exc = box.get("error")
+    if isinstance(exc, pm.PapermillExecutionError):
         raise AgiiError(f"notebook {template.name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}",
                         file=template) from None
+    if exc is not None:
+        raise exc
+
+
+def _kill_kernels() -> None:
+    """Kill the Jupyter kernels this process started (they run in their own session)."""
+    try:
+        import psutil
+    except ImportError:  # pragma: no cover - psutil comes with ipykernel
+        return
+    for child in psutil.Process().children():
+        try:
+            if any("ipykernel" in part for part in child.cmdline()):
+                child.kill()
+                child.wait(5)
+        except (psutil.Error, OSError):
+            pass
 
 
 def render_outputs(nb_path: Path, title: str, formats: tuple[str, ...]) -> None:
@@ -197,6 +309,7 @@ def build_survey(params_file: Path, formats: tuple[str, ...], reports_dir: Path,
     staging = year_dir / f"{STAGING_PREFIX}{survey}~{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
+    outputs = None
     try:
         t = time.perf_counter()
         res = compute(params)
@@ -222,17 +335,23 @@ def build_survey(params_file: Path, formats: tuple[str, ...], reports_dir: Path,
             raise AgiiError(f"outputs not written: {', '.join(missing)}")
         _fix_notebook_paths(staging / names["ipynb"], staging, final)
         outputs = _outputs(staging)
-        _swap_in(staging, final)
+        entry = {
+            "survey": survey, "year": year, "params_file": str(params_file.relative_to(REPO_ROOT)) if params_file.is_relative_to(REPO_ROOT) else str(params_file),
+            "fingerprint": fp, "parameters": params.to_dict(), "accounting": res.accounting,
+            "inputs": res.provenance["inputs"], "versions": res.provenance["versions"],
+            "durations_s": {k: round(v, 3) for k, v in timings.items()} | {"total": round(time.perf_counter() - started, 3)},
+            "outputs": outputs, "built_at": dt.datetime.now().isoformat(timespec="seconds"),
+        }
+        # killed between the swap and the manifest update, recover() commits this entry
+        with _uninterrupted():
+            _write_pending(year_dir, survey, entry)
+            _swap_in(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        pending = year_dir / f"{PENDING_PREFIX}{survey}.json"
+        if outputs is not None and pending.exists() and not _matches(final, outputs):  # no swap happened
+            pending.unlink(missing_ok=True)
         raise
-    entry = {
-        "survey": survey, "year": year, "params_file": str(params_file.relative_to(REPO_ROOT)) if params_file.is_relative_to(REPO_ROOT) else str(params_file),
-        "fingerprint": fp, "parameters": params.to_dict(), "accounting": res.accounting,
-        "inputs": res.provenance["inputs"], "versions": res.provenance["versions"],
-        "durations_s": {k: round(v, 3) for k, v in timings.items()} | {"total": round(time.perf_counter() - started, 3)},
-        "outputs": outputs, "built_at": dt.datetime.now().isoformat(timespec="seconds"),
-    }
     return Outcome(survey, year, "built", "", entry)
 
 
@@ -245,9 +364,38 @@ def _fix_notebook_paths(nb_path: Path, staging: Path, final: Path) -> None:
         _atomic_write(nb_path, fixed)
 
 
+class Terminated(BaseException):
+    """SIGTERM: unwind (finally blocks remove staging folders and kernels), then stop."""
+
+
+_CRITICAL = {"depth": 0, "pending": False}
+
+
+def _on_sigterm(signum, frame):
+    if _CRITICAL["depth"]:  # inside a swap: finish it first (see _uninterrupted)
+        _CRITICAL["pending"] = True
+        return
+    raise Terminated()
+
+
+@contextlib.contextmanager
+def _uninterrupted():
+    """A SIGTERM arriving in here is raised when the block is done (a swap is not cut in two)."""
+    _CRITICAL["depth"] += 1
+    try:
+        yield
+    finally:
+        _CRITICAL["depth"] -= 1
+        if not _CRITICAL["depth"] and _CRITICAL["pending"]:
+            _CRITICAL["pending"] = False
+            raise Terminated()
+
+
 def _build_worker(args):
     params_file, formats, reports_dir, force = args
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if multiprocessing.parent_process() is not None:  # a pool worker (not the CLI process itself)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the parent stops the workers
+        signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return build_survey(Path(params_file), formats, Path(reports_dir), force)
     except AgiiError as exc:
@@ -291,12 +439,15 @@ def build_overview(year: int, reports_dir: Path, formats: tuple[str, ...], surve
         if missing:
             raise AgiiError(f"overview outputs not written: {', '.join(missing)}")
         outputs = _outputs(staging)
-        for t in targets:  # every format succeeded: move them in, one rename each
-            os.replace(staging / t, year_dir / t)
+        entry = {"key": key, "surveys": surveys, "outputs": outputs,
+                 "built_at": dt.datetime.now().isoformat(timespec="seconds")}
+        with _uninterrupted():
+            _write_pending(year_dir, "overzicht", entry)  # a half-done move: recover() drops the entry
+            for t in targets:  # every format succeeded: move them in, one rename each
+                os.replace(staging / t, year_dir / t)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return Outcome("overzicht", year, "built", "", {"key": key, "surveys": surveys, "outputs": outputs,
-                                                    "built_at": dt.datetime.now().isoformat(timespec="seconds")})
+    return Outcome("overzicht", year, "built", "", entry)
 
 
 # ------------------------------------------------------------------ command
@@ -345,20 +496,37 @@ def run(by_year: dict[int, list[Path]], formats: tuple[str, ...], jobs: int = 1,
         tasks = [(str(p), formats, str(reports_dir), force) for p in by_year[year]]
         bar = tqdm(total=len(tasks), desc=f"{year}", unit="rapport", disable=not progress, file=sys.stderr)
         year_out = []
+        manifest = load_manifest(year_dir)
+
+        def commit(o: Outcome) -> None:
+            """A built survey goes into the manifest at once (not after the whole year)."""
+            year_out.append(o)
+            if o.status == "built":
+                with _uninterrupted():
+                    manifest["surveys"][o.survey] = o.entry
+                    manifest.update({"year": year, "schema": "agii-manifest/1"})
+                    _atomic_write(year_dir / "manifest.json", json.dumps(manifest, indent=1, ensure_ascii=False, default=str))
+                    (year_dir / f"{PENDING_PREFIX}{o.survey}.json").unlink(missing_ok=True)
+            bar.set_postfix_str(o.survey)
+            bar.update()
+
         if jobs > 1 and len(tasks) > 1:
             with ProcessPoolExecutor(max_workers=jobs) as pool:
-                futures = [pool.submit(_build_worker, t) for t in tasks]
-                for fut in as_completed(futures):
-                    year_out.append(fut.result())
-                    bar.set_postfix_str(year_out[-1].survey)
-                    bar.update()
+                try:
+                    futures = [pool.submit(_build_worker, t) for t in tasks]
+                    for fut in as_completed(futures):
+                        commit(fut.result())
+                except BaseException:  # interrupted: stop the workers (they unwind on SIGTERM)
+                    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+                        if proc.is_alive():
+                            proc.terminate()
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    raise
         else:
             for t in tasks:
                 bar.set_postfix_str(Path(t[0]).stem)
-                year_out.append(_build_worker(t))
-                bar.update()
+                commit(_build_worker(t))
         bar.close()
-        manifest = load_manifest(year_dir)
         for o in sorted(year_out, key=lambda o: o.survey):
             if o.status == "failed":
                 echo(f"agii: error: {o.survey} {year}: {o.message}")
@@ -376,6 +544,7 @@ def run(by_year: dict[int, list[Path]], formats: tuple[str, ...], jobs: int = 1,
                 ov = build_overview(year, reports_dir, formats, sorted(manifest["surveys"]), force, changed)
                 manifest["overview"] = ov.entry
                 _atomic_write(year_dir / "manifest.json", json.dumps(manifest, indent=1, ensure_ascii=False, default=str))
+                (year_dir / f"{PENDING_PREFIX}overzicht.json").unlink(missing_ok=True)
                 echo(f"{year} overzicht: {'up to date, skipped' if ov.status == 'skipped' else 'built'}")
                 outcomes.append(ov)
             except AgiiError as exc:
@@ -390,9 +559,18 @@ def run_cli(args) -> int:
     if bad:
         raise AgiiError(f"unknown format {bad[0]!r}", expected=f"a comma-separated list of {', '.join(FORMATS)}")
     by_year = _select(args)
-    outcomes = run(by_year, formats, jobs=max(1, args.jobs), force=args.force,
-                   reports_dir=args.reports_dir, progress=not args.no_progress and sys.stderr.isatty(),
-                   overview=not bool(args.params))
+    # SIGTERM unwinds like Ctrl-C: the staging folders and the notebook kernel are removed
+    # by the finally blocks, the reports stay as they were (or the new set is complete)
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        outcomes = run(by_year, formats, jobs=max(1, args.jobs), force=args.force,
+                       reports_dir=args.reports_dir, progress=not args.no_progress and sys.stderr.isatty(),
+                       overview=not bool(args.params))
+    except Terminated:
+        print("agii: terminated (SIGTERM); the survey in progress was left as it was", file=sys.stderr)
+        return 143
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     failed = [o for o in outcomes if o.status == "failed"]
     if failed:
         print(f"agii: {len(failed)} failed: " + ", ".join(f"{o.survey} {o.year}" for o in failed), file=sys.stderr)

@@ -1,0 +1,130 @@
+"""Failure isolation of `agii run`: a bad input stops with one clear line (never a
+traceback), leaves the survey's previous reports byte-identical, and does not stop the
+other surveys of the year."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agii_analysis.params import REPO_ROOT
+
+YEAR = 2022
+# `agii run` with the parameter folder moved to a temporary one (first argument)
+AGII_WITH_PARAMS = (
+    "import sys; from pathlib import Path; import agii_analysis.params as p, agii_analysis.run as r; "
+    "p.PARAMS_DIR = r.PARAMS_DIR = Path(sys.argv.pop(1)); "
+    "from agii_analysis.cli import main; sys.exit(main(sys.argv[1:]))"
+)
+
+
+def _agii(*args, params_dir: Path | None = None) -> subprocess.CompletedProcess:
+    code = AGII_WITH_PARAMS if params_dir else "import sys; from agii_analysis.cli import main; sys.exit(main(sys.argv[1:]))"
+    extra = [str(params_dir)] if params_dir else []
+    return subprocess.run([sys.executable, "-c", code, *extra, *map(str, args)], cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=900)
+
+
+def _tree(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def reports(demo_build, tmp_path) -> Path:
+    """A copy of the demo build's 2022 reports (previously built)."""
+    dst = tmp_path / "reports"
+    shutil.copytree(demo_build / str(YEAR), dst / str(YEAR))
+    return dst
+
+
+def _params_copy(tmp_path: Path, survey: str, edit=None, name: str | None = None) -> Path:
+    text = (REPO_ROOT / "params" / str(YEAR) / f"{survey}.yaml").read_text(encoding="utf-8")
+    if edit:
+        text = edit(text)
+    out = tmp_path / "params" / str(YEAR) / f"{name or survey}.yaml"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    return out
+
+
+def _one_line(proc: subprocess.CompletedProcess) -> str:
+    assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout, proc.stderr
+    lines = [l for l in proc.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("agii: error: "), lines
+    return lines[0]
+
+
+CASES = {
+    "missing export": lambda text: text.replace("vorming_2022_b.csv", "vorming_2022_weg.csv"),
+    "broken yaml": lambda text: text.replace("inputs:\n", "inputs: [\n", 1),
+    "unknown key": lambda text: text + "\ndrempel: 5\n",
+}
+EXPECT = {
+    "missing export": "export not found: data/raw/demo/2022/vorming_2022_weg.csv",
+    "broken yaml": "invalid YAML",
+    "unknown key": "drempel: unknown key",
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_bad_params_one_line_and_previous_reports_untouched(reports, tmp_path, case):
+    before = _tree(reports)
+    params = _params_copy(tmp_path, "vorming", CASES[case])
+    proc = _agii("run", "--params", params, "--reports-dir", reports, "--force", "--no-progress")
+    assert proc.returncode != 0
+    line = _one_line(proc)
+    assert EXPECT[case] in line and params.name in line, line
+    assert _tree(reports) == before
+
+
+def test_unknown_survey(reports):
+    before = _tree(reports)
+    proc = _agii("run", "--year", YEAR, "--survey", "nope", "--reports-dir", reports, "--force", "--no-progress")
+    assert proc.returncode != 0
+    line = _one_line(proc)
+    assert "unknown survey 'nope'" in line and "vorming" in line  # names the known ones
+    assert _tree(reports) == before
+
+
+def test_missing_params_file(reports, tmp_path):
+    before = _tree(reports)
+    proc = _agii("run", "--params", tmp_path / "geen.yaml", "--reports-dir", reports, "--no-progress")
+    assert proc.returncode != 0
+    assert "parameter file not found" in _one_line(proc)
+    assert _tree(reports) == before
+
+
+def test_one_broken_survey_does_not_stop_the_other(reports, tmp_path):
+    """vorming builds; lokale_besturen's export is damaged: exit 1 naming it, and its
+    previous reports are byte-identical."""
+    params_dir = tmp_path / "params"
+    _params_copy(tmp_path, "vorming")
+    damaged = tmp_path / "lokale_besturen_2022.xlsx"
+    damaged.write_bytes((REPO_ROOT / "data/raw/demo/2022/lokale_besturen_2022.xlsx").read_bytes()[:3000])
+    _params_copy(tmp_path, "lokale_besturen",
+                 lambda text: text.replace("data/raw/demo/2022/lokale_besturen_2022.xlsx", str(damaged)))
+    broken_before = _tree(reports / str(YEAR) / "lokale_besturen")
+    vorming_before = _tree(reports / str(YEAR) / "vorming")
+    proc = _agii("run", "--year", YEAR, "--reports-dir", reports, "--formats", "html,xlsx", "--no-progress",
+                 params_dir=params_dir)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    errors = [l for l in proc.stdout.splitlines() if l.startswith("agii: error:")]
+    assert len(errors) == 1 and "lokale_besturen 2022" in errors[0] and "cannot be read as XLSX" in errors[0], proc.stdout
+    assert proc.stderr.strip().splitlines()[-1] == "agii: 1 failed: lokale_besturen 2022"
+    assert "2022 vorming: built" in proc.stdout
+    assert _tree(reports / str(YEAR) / "lokale_besturen") == broken_before
+    vorming_after = _tree(reports / str(YEAR) / "vorming")
+    assert vorming_after != vorming_before and sorted(vorming_after) == [
+        "vorming_2022.html", "vorming_2022.ipynb", "vorming_2022_bijlage.xlsx", "vorming_2022_resultaten.json"]
+    manifest = json.loads((reports / str(YEAR) / "manifest.json").read_text(encoding="utf-8"))
+    assert {o["file"]: o["sha256"] for o in manifest["surveys"]["vorming"]["outputs"]} == vorming_after
+    assert not [p.name for p in (reports / str(YEAR)).iterdir() if p.name.startswith((".staging-", ".old-", ".pending-"))]
