@@ -392,12 +392,12 @@ def _uninterrupted():
 
 
 def _build_worker(args):
-    params_file, formats, reports_dir, force = args
+    params_file, formats, reports_dir, force, cells = args
     if multiprocessing.parent_process() is not None:  # a pool worker (not the CLI process itself)
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the parent stops the workers
         signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        return build_survey(Path(params_file), formats, Path(reports_dir), force)
+        return build_survey(Path(params_file), formats, Path(reports_dir), force, progress=cells)
     except AgiiError as exc:
         return Outcome(Path(params_file).stem, int(Path(params_file).parent.name) if Path(params_file).parent.name.isdigit() else 0,
                        "failed", str(exc))
@@ -484,16 +484,19 @@ def _select(args) -> dict[int, list[Path]]:
 
 def run(by_year: dict[int, list[Path]], formats: tuple[str, ...], jobs: int = 1, force: bool = False,
         reports_dir: Path | None = None, progress: bool = True, overview: bool = True,
-        echo=print) -> list[Outcome]:
+        echo=print, warn=None) -> list[Outcome]:
     """Build the selected survey-years and each year's overview; return what happened."""
     from tqdm import tqdm
+
+    warn = warn or (lambda line: print(line, file=sys.stderr))
 
     reports_dir = Path(reports_dir or REPORTS_DIR).resolve()
     outcomes: list[Outcome] = []
     for year in sorted(by_year):
         year_dir = reports_dir / str(year)
         recover(year_dir)
-        tasks = [(str(p), formats, str(reports_dir), force) for p in by_year[year]]
+        cells = progress and jobs == 1  # papermill's cell bar, when surveys run one at a time
+        tasks = [(str(p), formats, str(reports_dir), force, cells) for p in by_year[year]]
         bar = tqdm(total=len(tasks), desc=f"{year}", unit="rapport", disable=not progress, file=sys.stderr)
         year_out = []
         manifest = load_manifest(year_dir)
@@ -529,7 +532,7 @@ def run(by_year: dict[int, list[Path]], formats: tuple[str, ...], jobs: int = 1,
         bar.close()
         for o in sorted(year_out, key=lambda o: o.survey):
             if o.status == "failed":
-                echo(f"agii: error: {o.survey} {year}: {o.message}")
+                warn(f"agii: error: {o.survey} {year}: {o.message}")
             else:
                 manifest["surveys"][o.survey] = o.entry
                 echo(f"{year} {o.survey}: {'up to date, skipped' if o.status == 'skipped' else 'built'}")
@@ -548,7 +551,7 @@ def run(by_year: dict[int, list[Path]], formats: tuple[str, ...], jobs: int = 1,
                 echo(f"{year} overzicht: {'up to date, skipped' if ov.status == 'skipped' else 'built'}")
                 outcomes.append(ov)
             except AgiiError as exc:
-                echo(f"agii: error: overzicht {year}: {exc}")
+                warn(f"agii: error: overzicht {year}: {exc}")
                 outcomes.append(Outcome("overzicht", year, "failed", str(exc)))
     return outcomes
 

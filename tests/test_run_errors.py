@@ -117,8 +117,9 @@ def test_one_broken_survey_does_not_stop_the_other(reports, tmp_path):
                  params_dir=params_dir)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
-    errors = [l for l in proc.stdout.splitlines() if l.startswith("agii: error:")]
-    assert len(errors) == 1 and "lokale_besturen 2022" in errors[0] and "cannot be read as XLSX" in errors[0], proc.stdout
+    errors = [l for l in proc.stderr.splitlines() if l.startswith("agii: error:")]
+    assert len(errors) == 1 and "lokale_besturen 2022" in errors[0] and "cannot be read as XLSX" in errors[0], proc.stderr
+    assert "agii: error" not in proc.stdout
     assert proc.stderr.strip().splitlines()[-1] == "agii: 1 failed: lokale_besturen 2022"
     assert "2022 vorming: built" in proc.stdout
     assert _tree(reports / str(YEAR) / "lokale_besturen") == broken_before
