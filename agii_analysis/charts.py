@@ -27,7 +27,6 @@ import io
 import math
 import os
 import re
-import tempfile
 import textwrap
 from contextlib import contextmanager
 from decimal import ROUND_HALF_UP, Decimal
@@ -45,6 +44,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter
 from matplotlib.transforms import Bbox
 
 from .errors import AgiiError
+from .files import atomic_write_bytes
 from .results import MONTHS_NL, QUADRANTS
 from .themes import UNCODED
 
@@ -980,18 +980,4 @@ def save_png(fig: Figure, path: str | os.PathLike, dpi: int = 150) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = to_png_bytes(fig, dpi)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    return path
+    return atomic_write_bytes(path, to_png_bytes(fig, dpi))

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +15,7 @@ import pandas as pd
 from . import __version__
 from .codebook import CODEBOOK_DIR, load_codebook
 from .errors import AgiiError
+from .files import atomic_write, atomic_write_text
 from .harmonise import FileSummary, Harmonised, UnknownLabel, harmonise
 from .params import REPO_ROOT, Params, load_params
 from .reader import read_export
@@ -129,15 +128,6 @@ def save(h: Harmonised, root: Path, key: str, hashes: dict[str, str]) -> None:
         "files": [f.to_dict() for f in h.files],
         "warnings": h.warnings,
     }
-    def _atomic(path: Path, write):
-        fd, tmp = tempfile.mkstemp(dir=root, prefix=f".{path.name}.", suffix=".tmp")
-        os.close(fd)
-        try:
-            write(tmp)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-    _atomic(paths["responses"], lambda t: h.responses.to_parquet(t, index=False))
-    _atomic(paths["respondents"], lambda t: h.respondents.to_parquet(t, index=False))
-    _atomic(paths["accounting"], lambda t: Path(t).write_text(json.dumps(meta, indent=1, default=str, ensure_ascii=False), encoding="utf-8"))
+    atomic_write(paths["responses"], lambda t: h.responses.to_parquet(t, index=False))
+    atomic_write(paths["respondents"], lambda t: h.respondents.to_parquet(t, index=False))
+    atomic_write_text(paths["accounting"], json.dumps(meta, indent=1, default=str, ensure_ascii=False))

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import re
-import tempfile
 import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from .files import atomic_write_bytes
 
 if TYPE_CHECKING:
     import nbformat
@@ -46,9 +46,6 @@ _RTL_BLOCKS = ("p", "li", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "dt", 
                "blockquote", "figcaption", "caption")
 _NBCONVERT_ALT = "No description has been provided for this image"
 _DUTCH_ALT = "Figuur (geen beschrijving beschikbaar)"
-# The umask can only be read by setting it; do it once, at import.
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
 
 
 # --------------------------------------------------------------------------- HTML
@@ -372,18 +369,4 @@ def _with_print_css(html: str, css: str) -> str:
 
 def _atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        # mkstemp makes the file 0600; give it the mode a plain open() would.
-        os.chmod(tmp, 0o666 & ~_UMASK)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    atomic_write_bytes(path, data)

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import AgiiError
+from .files import atomic_write_text
 from .params import PARAMS_DIR, REPO_ROOT, load_params
 from .prepare import code_hash, file_sha256
 
@@ -92,10 +93,7 @@ def _package_hash() -> str:
     return h.hexdigest()[:16]
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+_atomic_write = atomic_write_text
 
 
 def load_manifest(year_dir: Path) -> dict:

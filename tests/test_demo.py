@@ -15,7 +15,7 @@ import pytest
 
 from agii_analysis.codebook import load_codebook
 from agii_analysis.demo import SPEC_PATH, load_spec, write_demo
-from agii_analysis.params import PARAMS_DIR, REPO_ROOT, find_params, load_params
+from agii_analysis.params import REPO_ROOT, find_params, load_params
 
 SPEC = load_spec(SPEC_PATH)
 DEMO_DIR = (REPO_ROOT / "data" / "raw" / "demo").resolve()

@@ -9,7 +9,7 @@ import pytest
 
 from agii_analysis.appendix import write_appendix
 from agii_analysis.cli import main
-from agii_analysis.params import PARAMS_DIR, REPO_ROOT, find_params, load_params
+from agii_analysis.params import REPO_ROOT, find_params, load_params
 from agii_analysis.prepare import prepare
 from agii_analysis.results import compute
 from exportkit import VORMING, export_csv, rid, vorming_answers

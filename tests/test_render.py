@@ -10,7 +10,6 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
-from pathlib import Path
 
 import nbformat
 import pandas as pd
@@ -279,7 +278,9 @@ def test_failed_write_keeps_old_file_and_leaves_no_temp(tmp_path, monkeypatch):
     def boom(src, dst):
         raise OSError("schijf vol")
 
-    monkeypatch.setattr(render.os, "replace", boom)
+    from agii_analysis import files
+
+    monkeypatch.setattr(files.os, "replace", boom)
     with pytest.raises(OSError, match="schijf vol"):
         render._atomic_write_bytes(target, b"%PDF-nieuw")
     assert target.read_bytes() == b"oud"

@@ -1,6 +1,5 @@
 """The notebook templates: papermill-ready, demo outputs only, outputs not stale."""
 
-import json
 import shutil
 from pathlib import Path
 
