@@ -13,7 +13,6 @@ row read ends up either used or excluded with a reason:
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -216,15 +215,22 @@ def _code_column(values: pd.Series, target: _Target, codebook: Codebook, year: i
         if len(bad):
             _unknown(unknown, export, col, q, bad, expected)
         return codes
-    # labels: map unique normalised values, per row language
-    uniq = pd.unique(vals)
-    norm = {v: normalise_text(v) for v in uniq}
-    lang_vals = language_of_row[present]
-    for lang in pd.unique(lang_vals):
+    # labels: normalise each distinct value once, then map whole columns (per row language)
+    value_no, uniq = pd.factorize(vals.to_numpy(dtype=object))
+    norm = [normalise_text(v) for v in uniq]
+    lang_vals = language_of_row[present].to_numpy()
+    languages = pd.unique(lang_vals)
+    for lang in languages:
         mapping = _label_maps(codebook, q, year, lang)
-        sel = vals[lang_vals == lang]
-        mapped = sel.map(lambda v: mapping.get(norm[v], np.nan))
-        codes[sel.index] = mapped.astype(float)
+        by_value = np.array([float(mapping[n]) if n in mapping else np.nan for n in norm] + [np.nan])
+        if len(languages) == 1:
+            sel = vals
+            mapped = pd.Series(by_value[value_no], index=vals.index)
+        else:
+            mask = lang_vals == lang
+            sel = vals[mask]
+            mapped = pd.Series(by_value[value_no[mask]], index=sel.index)
+        codes[sel.index] = mapped
         bad = sel[mapped.isna()]
         if len(bad):
             labels = [o.label(lang) for o in codebook.answer_options(q, year)]
@@ -269,9 +275,14 @@ def _export_long(export: RawExport, codebook: Codebook, year: int, targets: dict
     if not parts:
         return pd.DataFrame(columns=["idx", "question", "item", "code", "text"])
     long = pd.concat(parts, ignore_index=True)
-    # single answer questions must have one answer per respondent
-    single = long["question"].map(lambda qid: codebook.questions[qid].type in ("single", "scale", "nps"))
-    sub = long[single & long["code"].notna()]
+    # single-answer questions must have one answer per respondent; only an expanded
+    # layout (one column per option) can give two, so only those questions are checked
+    per_answer = Counter(t.question.id for t in targets.values()
+                         if t.kind != "text" and t.question.type in ("single", "scale", "nps"))
+    expanded = [qid for qid, n in per_answer.items() if n > 1]
+    if not expanded:
+        return long
+    sub = long[long["question"].isin(expanded) & long["code"].notna()]
     dup = sub.duplicated(["idx", "question", "item"], keep=False)
     if dup.any():
         first = sub[dup].iloc[0]
@@ -380,9 +391,8 @@ def harmonise(
 
     respondents["status"] = "used"
     # duplicates: identical answers -> excluded; different answers -> error
-    signature = _signatures(long, len(respondents))
-    respondents["signature"] = signature
     dup_id = respondents.duplicated("respondent_id", keep=False)
+    respondents["signature"] = _signatures(long, len(respondents), np.flatnonzero(dup_id.to_numpy()))
     if dup_id.any():
         for rid, grp in respondents[dup_id].groupby("respondent_id", sort=False):
             if grp["signature"].nunique() > 1:
@@ -415,19 +425,21 @@ def harmonise(
 
     used = respondents.index[respondents["status"] == "used"]
     long = long[long["rid"].isin(used)]
-    label_nl = _label_lookup(codebook, year)
-    resp_cols = respondents.loc[long["rid"], ["respondent_id", "collector_id", "language", "start", "end", "complete", "source"]]
+    # input order: export by export, row by row, then the questionnaire's column order
+    long = long.iloc[np.argsort(long["rid"].to_numpy(), kind="stable")]
+    rid = long["rid"].to_numpy()
+    per_resp = respondents[["respondent_id", "collector_id", "language", "start", "end", "complete", "source"]]
+    question = pd.Categorical(long["question"].to_numpy(), categories=list(codebook.questions))
     responses = pd.DataFrame({
-        "survey": codebook.survey,
-        "year": np.int64(year),
-        **{c: resp_cols[c].to_numpy() for c in resp_cols.columns},
-        "question": long["question"].to_numpy(),
-        "item": long["item"].astype(str).to_numpy(),
+        "survey": pd.Categorical.from_codes(np.zeros(len(long), dtype=np.int8), [codebook.survey]),
+        "year": np.full(len(long), year, dtype=np.int64),
+        **{c: _take(per_resp[c], rid) for c in per_resp.columns},
+        "question": question,
+        "item": pd.Categorical(long["item"].astype(str).to_numpy()),
         "code": long["code"].to_numpy(dtype=float),
-        "label_nl": [label_nl.get((q, c)) for q, c in zip(long["question"], long["code"])],
-        "text": long["text"].to_numpy(dtype=object),
+        "label_nl": _labels_nl(codebook, year, question, long["code"].to_numpy(dtype=float)),
+        "text": pd.array(long["text"].to_numpy(dtype=object), dtype="string"),
     })
-    responses = responses.sort_values(["source", "respondent_id", "question", "item"], kind="stable").reset_index(drop=True)
     responses = _typed(responses)
     respondents = respondents.drop(columns=["file_no", "idx", "signature", "has_dates"])
     respondents = respondents[["respondent_id", "source", "row", "collector_id", "language", "start", "end", "complete", "status"]]
@@ -444,38 +456,74 @@ def headline_missing(codebook: Codebook, files: list[FileSummary]) -> str:
             f"(its text in codebook {codebook.path.name}: {texts})")
 
 
-def _signatures(long: pd.DataFrame, n: int) -> np.ndarray:
-    """A hash of each respondent row's answers, to tell identical copies from conflicts."""
-    sig = np.array([""] * n, dtype=object)
-    if len(long):
-        ordered = long.sort_values(["rid", "question", "item"], kind="stable")
-        keyed = (ordered["question"].astype(str) + "\x1f" + ordered["item"].astype(str) + "\x1f"
-                 + ordered["code"].astype(str).fillna("") + "\x1f"
-                 + ordered["text"].astype(object).where(ordered["text"].notna(), "").astype(str))
-        joined = keyed.groupby(ordered["rid"]).agg("\x1e".join)
-        sig[joined.index.to_numpy()] = [hashlib.sha1(s.encode()).hexdigest() for s in joined]
+def _signatures(long: pd.DataFrame, n: int, rids: np.ndarray) -> np.ndarray:
+    """An order-free hash of the answers of respondent rows `rids`, to tell identical
+    copies (overlapping exports) from conflicts; 0 for the other rows.
+
+    Each long row is hashed (question, item, code, text); a respondent's signature
+    combines the sum and the xor of its rows' hashes with their count.
+    """
+    sig = np.zeros(n, dtype=np.uint64)
+    if not len(rids) or not len(long):
+        return sig
+    sub = long[long["rid"].isin(rids)]
+    if not len(sub):
+        return sig
+    keyed = sub[["question", "item", "code", "text"]].astype(object).where(sub[["question", "item", "code", "text"]].notna(), "")
+    row_hash = pd.util.hash_pandas_object(keyed, index=False).to_numpy(dtype=np.uint64)
+    order = np.argsort(sub["rid"].to_numpy(), kind="stable")
+    rid_sorted = sub["rid"].to_numpy()[order]
+    h_sorted = row_hash[order]
+    starts = np.flatnonzero(np.r_[True, rid_sorted[1:] != rid_sorted[:-1]])
+    with np.errstate(over="ignore"):
+        total = np.add.reduceat(h_sorted, starts)
+        mixed = np.bitwise_xor.reduceat(h_sorted * np.uint64(0x9E3779B97F4A7C15), starts)
+        counts = np.diff(np.r_[starts, len(h_sorted)]).astype(np.uint64)
+        sig[rid_sorted[starts]] = total ^ (mixed << np.uint64(1)) ^ (counts * np.uint64(0xBF58476D1CE4E5B9))
     return sig
 
 
-def _label_lookup(codebook: Codebook, year: int) -> dict:
-    out = {}
-    for q in codebook.questions_in(year):
+def _labels_nl(codebook: Codebook, year: int, question: pd.Categorical, code: np.ndarray) -> pd.Categorical:
+    """Dutch label of each (question, code), looked up in one vectorised step."""
+    labels: dict[tuple[int, int], str] = {}
+    for qi, qid in enumerate(question.categories):
+        q = codebook.questions[qid]
+        if not q.asked_in(year):
+            continue
         if q.type == "nps":
-            for s in range(codebook.nps_bands["min"], codebook.nps_bands["max"] + 1):
-                out[(q.id, float(s))] = str(s)
+            pairs = [(s, str(s)) for s in range(codebook.nps_bands["min"], codebook.nps_bands["max"] + 1)]
         elif q.type == "multi":
-            for o in q.options:
-                out[(q.id, float(o.code))] = o.nl
+            pairs = [(o.code, o.nl) for o in q.options]
         else:
-            for o in codebook.answer_options(q, year):
-                out[(q.id, float(o.code))] = o.nl
-    return out
+            pairs = [(o.code, o.nl) for o in codebook.answer_options(q, year)]
+        for c, label in pairs:
+            labels[(qi, int(c))] = label
+    names = sorted(set(labels.values()))
+    slot = {name: i for i, name in enumerate(names)}
+    width = 1 + max([c for _, c in labels] + [0])
+    table = np.full((len(question.categories), width + 1), -1, dtype=np.int32)
+    for (qi, c), label in labels.items():
+        table[qi, c] = slot[label]
+    has = ~np.isnan(code) & (question.codes >= 0)
+    cidx = np.where(has, np.clip(np.nan_to_num(code, nan=width), 0, width), width).astype(np.int64)
+    qidx = np.where(question.codes >= 0, question.codes, 0)
+    codes = np.where(has, table[qidx, cidx], -1)
+    return pd.Categorical.from_codes(codes, categories=names)
+
+
+def _take(column: pd.Series, positions: np.ndarray):
+    """Per-respondent values repeated for each of their answers (categorical for text)."""
+    values = column.to_numpy()
+    if column.dtype.kind in "Mb":
+        return values[positions]
+    cat = pd.Categorical(column.astype(object).where(column.notna(), None).to_numpy())
+    return pd.Categorical.from_codes(cat.codes[positions], categories=cat.categories)
 
 
 def _typed(df: pd.DataFrame) -> pd.DataFrame:
-    """The documented dtypes: stable across runs and Parquet round trips."""
-    for c in ("survey", "respondent_id", "collector_id", "language", "source", "question", "item", "label_nl", "text"):
-        df[c] = df[c].astype("string")
+    """The documented dtypes, stable across runs and Parquet round trips: categories
+    for the repeated texts (survey, ids, language, source, question, item, label),
+    string for open text, datetime64 for the dates, float for codes."""
     df["start"] = pd.to_datetime(df["start"])
     df["end"] = pd.to_datetime(df["end"])
     df["complete"] = df["complete"].astype(bool)
