@@ -222,7 +222,7 @@ def execute_notebook(template: Path, output: Path, parameters: dict, progress: b
                 str(template), str(output), parameters=parameters, kernel_name="python3",
                 progress_bar=progress, cwd=str(REPO_ROOT), log_output=False, report_mode=False,
                 # the kernel talks to this process on localhost only; its TCP notice is noise here
-                extra_arguments=["--IPKernelApp.log_level=ERROR"],
+                extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
             )
         except BaseException as exc:  # handed to the calling thread
             box["error"] = exc
