@@ -146,7 +146,7 @@ def response(res: Results) -> Markdown:
     else:
         lines.append(f"**{num(r['respondents'])}** respondenten; het aantal aangeschreven personen is niet gekend.")
     excl = res.exclusions[res.exclusions["count"] > 0]
-    total_excl = int(res.exclusions["count"].sum())
+    total_excl = r["excluded"]
     lines.append(f"\nUit de exports werden **{num(r['read'])}** rijen gelezen: {num(r['respondents'])} gebruikt en "
                  f"{num(total_excl)} uitgesloten" + (":" if len(excl) else "."))
     for _, e in excl.iterrows():
@@ -167,7 +167,7 @@ def response_table(res: Results) -> HTML:
 def satisfaction_chart(res: Results, question: str | None = None) -> Image:
     q = question or "tevreden"
     dist = res.distributions
-    n = dist[(dist["question"] == q) & (dist["kind"] == "scale")]["count"].sum()
+    n = res.figure("pct_satisfied")["n"] if q == "tevreden" else None
     return _png(charts.distribution_chart(dist, q, title=f"Algemene tevredenheid {res.year}", source=_source(res, n)))
 
 
@@ -178,7 +178,7 @@ def satisfaction_text(res: Results) -> Markdown:
     parts = [f"{r['label']}: {pct(100 * r['share'])}" for _, r in scale.iterrows()]
     other = rows[rows["kind"].isin(["no_opinion", "missing"])]
     extra = "; ".join(f"{r['label'].lower()}: {num(r['count'])}" for _, r in other.iterrows())
-    return Markdown(f"Verdeling over de schaal ({res.scale}, n = {num(scale['count'].sum())}): " + "; ".join(parts)
+    return Markdown(f"Verdeling over de schaal ({res.scale}, n = {num(res.figure('pct_satisfied')['n'])}): " + "; ".join(parts)
                     + f". Buiten de noemer: {extra}.")
 
 

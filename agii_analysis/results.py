@@ -410,6 +410,7 @@ def compute(params: Params | str | Path, harmonised: Harmonised | None = None) -
         {"measure": "invited", "label": "Aangeschreven", "value": params.invited},
         {"measure": "read", "label": "Rijen gelezen uit de exports", "value": acc["read"]},
         {"measure": "respondents", "label": "Respondenten (gebruikt)", "value": acc["used"]},
+        {"measure": "excluded", "label": "Rijen uitgesloten", "value": sum(acc["excluded"].values())},
         {"measure": "complete", "label": "Volledige antwoorden", "value": acc["complete"]},
         {"measure": "partial", "label": "Gedeeltelijke antwoorden", "value": acc["partial"]},
         {"measure": "response_rate", "label": "Responsgraad",
