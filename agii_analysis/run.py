@@ -389,6 +389,22 @@ def _uninterrupted():
             raise Terminated()
 
 
+def _preload() -> None:
+    """Import what every build needs once, before the pool forks (docs/performance.md, B)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import nbconvert  # noqa: F401
+    import nbformat  # noqa: F401
+    import papermill  # noqa: F401
+
+    from . import appendix, render, results  # noqa: F401
+    try:
+        import weasyprint  # noqa: F401
+    except ImportError:  # pragma: no cover - installed with the package
+        pass
+
+
 def _build_worker(args):
     params_file, formats, reports_dir, force, cells = args
     if multiprocessing.parent_process() is not None:  # a pool worker (not the CLI process itself)
@@ -512,6 +528,7 @@ def run(by_year: dict[int, list[Path]], formats: tuple[str, ...], jobs: int = 1,
             bar.update()
 
         if jobs > 1 and len(tasks) > 1:
+            _preload()  # forked workers inherit the imports instead of paying them each
             with ProcessPoolExecutor(max_workers=jobs) as pool:
                 try:
                     futures = [pool.submit(_build_worker, t) for t in tasks]
