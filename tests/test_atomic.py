@@ -80,14 +80,15 @@ def previous(tmp_path_factory) -> Path:
     return reports
 
 
-def _reached(point: str, started: float, year_dir: Path, kernel_since: float | None) -> bool:
+def _reached(point: str, started: float, year_dir: Path, kernel_since: float | None, pid: int) -> bool:
     if point == "startup":
         return time.monotonic() - started >= 0.5
     if point == "notebook":
         return kernel_since is not None and time.monotonic() - kernel_since >= 1.0
     if point == "swap":
         return (year_dir / f".pending-{SURVEY}.json").exists()
-    stagings = list(year_dir.glob(f".staging-{SURVEY}~*")) if year_dir.exists() else []
+    # this run's staging folder only: an earlier hard-killed run may have left its own
+    stagings = list(year_dir.glob(f".staging-{SURVEY}~{pid}")) if year_dir.exists() else []
     if point == "compute":
         return bool(stagings)
     suffix = {"render": ".html", "xlsx": ".pdf"}[point]
@@ -113,7 +114,7 @@ def _run_and_kill(reports: Path, sig: int, point: str) -> tuple[subprocess.Popen
             except psutil.Error:
                 pass
             try:
-                reached = _reached(point, started, year_dir, kernel_since)
+                reached = _reached(point, started, year_dir, kernel_since, proc.pid)
             except OSError:  # a folder vanished while looking: look again
                 reached = False
             if reached:
