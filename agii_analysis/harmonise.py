@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .codebook import Codebook, Question, normalise_text
 from .errors import AgiiError
@@ -184,118 +186,135 @@ def _match_columns(export: RawExport, codebook: Codebook, year: int):
 
 # --------------------------------------------------------------------------- coding
 
-def _code_column(values: pd.Series, target: _Target, codebook: Codebook, year: int,
-                 language_of_row: pd.Series, numeric: bool, export: RawExport, col, unknown: list):
-    """Codes (float, NaN = no answer) for one column of labels."""
+class _Long:
+    """Long rows (row index, question, item, code, text) collected as arrays, joined once."""
+
+    def __init__(self, questions: dict[str, int], items: dict[str, int]):
+        self.questions, self.items = questions, items
+        self.parts: list[tuple] = []
+
+    def add(self, idx: np.ndarray, question: str, item: str, code: np.ndarray | None,
+            text: pa.Array | None = None) -> None:
+        n = len(idx)
+        self.parts.append((
+            idx.astype(np.int64, copy=False),
+            np.full(n, self.questions[question], dtype=np.int32),
+            np.full(n, self.items.setdefault(item, len(self.items)), dtype=np.int32),
+            np.full(n, np.nan) if code is None else code,
+            pa.nulls(n, pa.string()) if text is None else text,
+        ))
+
+
+def _code_column(values: pa.Array, target: _Target, codebook: Codebook, year: int,
+                 lang_no: np.ndarray, languages: list[str], numeric: bool, export: RawExport,
+                 col, unknown: list) -> np.ndarray:
+    """Codes (float, NaN = no answer) for one column of labels: each distinct label is
+    mapped once (per row language), then the codes are gathered by integer indexing."""
     q = target.question
-    present = values.notna()
-    codes = pd.Series(np.nan, index=values.index)
-    if not present.any():
+    codes = np.full(len(values), np.nan)
+    if not values.null_count < len(values):
         return codes
-    vals = values[present]
+    encoded = pc.dictionary_encode(values)
+    value_no = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+    distinct = encoded.dictionary.to_pylist()
+    present = value_no >= 0
     if target.kind == "option":
         codes[present] = float(target.item.lstrip("="))
         return codes
     if numeric or target.kind == "nps":
-        nums = pd.to_numeric(vals, errors="coerce")
+        nums = pd.to_numeric(pd.Series(distinct, dtype=object), errors="coerce").to_numpy(dtype=float)
         if target.kind == "nps" or q.type == "nps":
+            lo, hi = codebook.nps_bands["min"], codebook.nps_bands["max"]
             scores = nums - (q.numeric_offset if numeric else 0)
-            ok = nums.notna() & (scores >= codebook.nps_bands["min"]) & (scores <= codebook.nps_bands["max"]) & (scores == scores.round())
-            codes[vals.index[ok]] = scores[ok]
-            bad = vals[~ok]
-            expected = (f"a whole number {codebook.nps_bands['min'] + q.numeric_offset}-{codebook.nps_bands['max'] + q.numeric_offset} (numerical-value export)"
-                        if numeric else f"a whole number {codebook.nps_bands['min']}-{codebook.nps_bands['max']}")
+            by_value = np.where((scores >= lo) & (scores <= hi) & (scores == np.round(scores)), scores, np.nan)
+            expected = (f"a whole number {lo + q.numeric_offset}-{hi + q.numeric_offset} (numerical-value export)"
+                        if numeric else f"a whole number {lo}-{hi}")
         else:
             options = codebook.answer_options(q, year)
-            pos = nums.where((nums >= 1) & (nums <= len(options)) & (nums == nums.round()))
-            ok = pos.notna()
-            codes[vals.index[ok]] = [float(options[int(p) - 1].code) for p in pos[ok]]
-            bad = vals[~ok]
+            option_codes = np.array([np.nan] + [float(o.code) for o in options])
+            ok = (nums >= 1) & (nums <= len(options)) & (nums == np.round(nums))
+            by_value = option_codes[np.where(ok, nums, 0).astype(np.int64)]
             expected = f"a position 1-{len(options)} (numerical-value export)"
+        codes[present] = by_value[value_no[present]]
+        bad = np.flatnonzero(present & np.isnan(codes))
         if len(bad):
-            _unknown(unknown, export, col, q, bad, expected)
+            _unknown(unknown, export, col, q, bad, np.array(distinct, dtype=object)[value_no[bad]], expected)
         return codes
     # labels: normalise each distinct value once, then map whole columns (per row language)
-    value_no, uniq = pd.factorize(vals.to_numpy(dtype=object))
-    norm = [normalise_text(v) for v in uniq]
-    lang_vals = language_of_row[present].to_numpy()
-    languages = pd.unique(lang_vals)
-    for lang in languages:
+    norm = [normalise_text(v) for v in distinct]
+    in_use = pd.unique(lang_no[present])
+    for li in in_use:
+        lang = languages[li]
         mapping = _label_maps(codebook, q, year, lang)
-        by_value = np.array([float(mapping[n]) if n in mapping else np.nan for n in norm] + [np.nan])
-        if len(languages) == 1:
-            sel = vals
-            mapped = pd.Series(by_value[value_no], index=vals.index)
-        else:
-            mask = lang_vals == lang
-            sel = vals[mask]
-            mapped = pd.Series(by_value[value_no[mask]], index=sel.index)
-        codes[sel.index] = mapped
-        bad = sel[mapped.isna()]
+        by_value = np.array([float(mapping[n]) if n in mapping else np.nan for n in norm])
+        sel = present if len(in_use) == 1 else present & (lang_no == li)
+        codes[sel] = by_value[value_no[sel]]
+        bad = np.flatnonzero(sel & np.isnan(codes))
         if len(bad):
             labels = [o.label(lang) for o in codebook.answer_options(q, year)]
-            _unknown(unknown, export, col, q, bad, "one of " + "; ".join(labels))
+            _unknown(unknown, export, col, q, bad, np.array(distinct, dtype=object)[value_no[bad]],
+                     "one of " + "; ".join(labels))
     return codes
 
 
-def _unknown(unknown: list, export: RawExport, col, q: Question, bad: pd.Series, expected: str):
-    rows = export.meta.loc[bad.index, "row"]
-    for label, count in bad.value_counts(sort=False).items():
-        first = int(rows[bad == label].min())
+def _unknown(unknown: list, export: RawExport, col, q: Question, positions: np.ndarray,
+             labels: np.ndarray, expected: str):
+    rows = export.meta["row"].to_numpy()[positions]
+    for label in pd.unique(labels):
+        hit = labels == label
         unknown.append((UnknownLabel(Path(export.path).name, f"{col.letter} ({col.key})", q.id,
-                                     str(label), int(count), first), expected))
+                                     str(label), int(hit.sum()), int(rows[hit].min())), expected))
 
 
 def _export_long(export: RawExport, codebook: Codebook, year: int, targets: dict[str, _Target],
-                 languages: pd.Series, numeric: bool, unknown: list):
-    """Long rows (row index, question, item, code, text) of one export."""
+                 lang_no: np.ndarray, languages: list[str], numeric: bool, unknown: list,
+                 long: _Long) -> None:
+    """Add the long rows of one export: coded columns in target order, then the texts."""
     col_by_key = {c.key: c for c in export.columns}
-    code_parts, text_parts = [], []
-    for key, target in targets.items():
-        values = export.answers[key]
-        col = col_by_key[key]
-        if target.kind == "text":
-            txt = values.dropna()
-            txt = txt[txt.str.strip() != ""]
-            if len(txt):
-                text_parts.append(pd.DataFrame({
-                    "idx": txt.index, "question": target.question.id, "item": target.item,
-                    "code": np.nan, "text": txt.to_numpy(dtype=object),
-                }))
-            continue
-        codes = _code_column(values, target, codebook, year, languages, numeric, export, col, unknown)
-        codes = codes.dropna()
-        if len(codes):
-            item = "" if target.item.startswith("=") else target.item
-            code_parts.append(pd.DataFrame({
-                "idx": codes.index, "question": target.question.id, "item": item,
-                "code": codes.to_numpy(dtype=float), "text": None,
-            }))
-    parts = code_parts + text_parts
-    if not parts:
-        return pd.DataFrame(columns=["idx", "question", "item", "code", "text"])
-    long = pd.concat(parts, ignore_index=True)
-    # single-answer questions must have one answer per respondent; only an expanded
-    # layout (one column per option) can give two, so only those questions are checked
+    texts = []
+    expanded_rows = []  # (first part, last part) of single-answer questions in one column per option
     per_answer = Counter(t.question.id for t in targets.values()
                          if t.kind != "text" and t.question.type in ("single", "scale", "nps"))
-    expanded = [qid for qid, n in per_answer.items() if n > 1]
-    if not expanded:
-        return long
-    sub = long[long["question"].isin(expanded) & long["code"].notna()]
-    dup = sub.duplicated(["idx", "question", "item"], keep=False)
-    if dup.any():
-        first = sub[dup].iloc[0]
-        row = int(export.meta.loc[first["idx"], "row"])
-        letters = [col_by_key[k].letter for k, t in targets.items()
-                   if t.question.id == first["question"] and t.kind != "text"
-                   and export.answers.at[first["idx"], k] is not None]
-        raise AgiiError(
-            f"question {first['question']!r} has more than one answer",
-            file=Path(export.path).name, sheet=export.sheet, column=", ".join(letters) or None, row=row,
-            expected="one chosen option per single-choice question",
-        )
-    return long
+    start = len(long.parts)
+    for key, target in targets.items():
+        values = export.cells[key]
+        if target.kind == "text":
+            if values.null_count < len(values):
+                idx = np.flatnonzero(values.is_valid().to_numpy(zero_copy_only=False))
+                texts.append((idx, target.question.id, target.item, values.filter(values.is_valid())))
+            continue
+        codes = _code_column(values, target, codebook, year, lang_no, languages, numeric,
+                             export, col_by_key[key], unknown)
+        idx = np.flatnonzero(~np.isnan(codes))
+        if len(idx):
+            item = "" if target.item.startswith("=") else target.item
+            long.add(idx, target.question.id, item, codes[idx])
+            if per_answer[target.question.id] > 1:
+                expanded_rows.append(len(long.parts) - 1)
+    for idx, qid, item, text in texts:
+        long.add(idx, qid, item, None, text)
+    if expanded_rows:
+        _check_one_answer(export, targets, long, start, expanded_rows, col_by_key)
+
+
+def _check_one_answer(export, targets, long: _Long, start: int, expanded: list[int], col_by_key) -> None:
+    """A single-answer question in the expanded layout (one column per option) must have
+    one chosen option per respondent."""
+    idx = np.concatenate([long.parts[i][0] for i in expanded])
+    q = np.concatenate([long.parts[i][1] for i in expanded])
+    dup = pd.Series(idx * (len(long.questions) + 1) + q).duplicated(keep=False).to_numpy()
+    if not dup.any():
+        return
+    first = int(np.flatnonzero(dup)[0])
+    i, qid = int(idx[first]), next(k for k, v in long.questions.items() if v == q[first])
+    row = int(export.meta["row"].iloc[i])
+    letters = [col_by_key[k].letter for k, t in targets.items()
+               if t.question.id == qid and t.kind != "text" and export.cells[k][i].is_valid]
+    raise AgiiError(
+        f"question {qid!r} has more than one answer",
+        file=Path(export.path).name, sheet=export.sheet, column=", ".join(letters) or None, row=row,
+        expected="one chosen option per single-choice question",
+    )
 
 
 # --------------------------------------------------------------------------- main
@@ -317,11 +336,13 @@ def harmonise(
     import datetime as dt
 
     period = period or (dt.date(year, 1, 1), dt.date(year, 12, 31))
-    files, resp_parts, long_parts, unknown, warnings = [], [], [], [], []
+    files, resp_parts, unknown, warnings = [], [], [], []
+    long = _Long({qid: i for i, qid in enumerate(codebook.questions)}, {})
+    offset = 0  # respondent number of each export's first row: rid = offset + row index
     sheet_of = {}  # file name -> sheet read, so later errors can name the sheet of an XLSX
     for export, _ in exports:
         sheet_of.setdefault(Path(export.path).name, export.sheet)
-    for n, (export, spec) in enumerate(exports):
+    for export, spec in exports:
         name = Path(export.path).name
         targets, edition, unmatched, comments = _match_columns(export, codebook, year)
         if not any(t.question.type != "open" for t in targets.values()):
@@ -345,12 +366,14 @@ def harmonise(
                 expected=f"one of {', '.join(codebook.languages)} (codebook {codebook.path.name})",
             )
         numeric = getattr(spec, "values", "text") == "numeric"
-        long = _export_long(export, codebook, year, targets, languages, numeric, unknown)
-        long["file_no"] = n
-        long_parts.append(long)
+        lang_no, lang_names = pd.factorize(languages.to_numpy(dtype=object))
+        first_part = len(long.parts)
+        _export_long(export, codebook, year, targets, lang_no, list(lang_names), numeric, unknown, long)
+        for k in range(first_part, len(long.parts)):
+            part = long.parts[k]
+            long.parts[k] = (part[0] + offset, *part[1:])
+        offset += len(meta)
         resp = pd.DataFrame({
-            "file_no": n,
-            "idx": meta.index,
             "respondent_id": meta["respondent_id"].astype(str).to_numpy(),
             "source": name,
             "row": meta["row"].astype(int).to_numpy(),
@@ -383,22 +406,31 @@ def harmonise(
             )
         warnings.append(f"{sum(u.count for u, _ in unknown)} unknown answers counted as missing")
     respondents = pd.concat(resp_parts, ignore_index=True)
-    long = pd.concat(long_parts, ignore_index=True)
-    long = long.merge(respondents[["file_no", "idx"]].reset_index(names="rid"), on=["file_no", "idx"], how="left")
-    if redact is not None and long["text"].notna().any():
-        has_text = long["text"].notna()
-        long.loc[has_text, "text"] = long.loc[has_text, "text"].map(redact)
+    n_resp = len(respondents)
+    if long.parts:
+        rid, qno, item_no, code = (np.concatenate([p[k] for p in long.parts]) for k in range(4))
+        text = pa.concat_arrays([p[4] for p in long.parts])
+    else:
+        rid, qno, item_no = (np.zeros(0, dtype=t) for t in (np.int64, np.int32, np.int32))
+        code, text = np.zeros(0), pa.array([], type=pa.string())
+    if redact is not None and text.null_count < len(text):
+        has_text = np.flatnonzero(text.is_valid().to_numpy(zero_copy_only=False))
+        redacted = [redact(t) for t in text.take(pa.array(has_text)).to_pylist()]
+        full = np.full(len(text), None, dtype=object)
+        full[has_text] = redacted
+        text = pa.array(full, type=pa.string())
 
     respondents["status"] = "used"
     # duplicates: identical answers -> excluded; different answers -> error
     dup_id = respondents.duplicated("respondent_id", keep=False)
-    respondents["signature"] = _signatures(long, len(respondents), np.flatnonzero(dup_id.to_numpy()))
+    respondents["signature"] = _signatures(long, rid, qno, item_no, code, text, n_resp,
+                                           np.flatnonzero(dup_id.to_numpy()))
     if dup_id.any():
-        for rid, grp in respondents[dup_id].groupby("respondent_id", sort=False):
+        for resp_id, grp in respondents[dup_id].groupby("respondent_id", sort=False):
             if grp["signature"].nunique() > 1:
                 a, b = grp.iloc[0], grp[grp["signature"] != grp.iloc[0]["signature"]].iloc[0]
                 raise AgiiError(
-                    f"respondent {rid} appears twice with different answers "
+                    f"respondent {resp_id} appears twice with different answers "
                     f"({a['source']} row {a['row']} and {b['source']} row {b['row']})",
                     file=b["source"], sheet=sheet_of.get(b["source"]), row=int(b["row"]),
                     expected="one response per respondent id (or identical copies from overlapping exports)",
@@ -411,37 +443,40 @@ def harmonise(
     start, end = pd.Timestamp(period[0]), pd.Timestamp(period[1]) + pd.Timedelta(days=1)
     outside = (respondents["status"] == "used") & when.notna() & ((when < start) | (when >= end))
     respondents.loc[outside, "status"] = "outside_period"
-    answered = np.zeros(len(respondents), dtype=bool)
-    answered[long["rid"].unique()] = True
+    # which questions each respondent answered: one boolean matrix, filled by indexing
+    answered_q = np.zeros((n_resp, len(long.questions)), dtype=bool)
+    answered_q[rid[~np.isnan(code)], qno[~np.isnan(code)]] = True
+    answered = np.zeros(n_resp, dtype=bool)
+    answered[rid] = True  # any answer, open ones too
     respondents.loc[(respondents["status"] == "used") & ~answered, "status"] = "no_answer"
     if not respondents["has_dates"].all():
         warnings.append("some exports have no date columns: the report period could not be checked for them")
 
     # complete = every closed question asked this year answered
-    closed = [q.id for q in codebook.questions_in(year) if q.type != "open"]
-    per = long[long["question"].isin(closed) & long["code"].notna()].groupby("rid")["question"].nunique()
-    respondents["complete"] = False
-    respondents.loc[per.index[per == len(closed)], "complete"] = True
+    closed = [long.questions[q.id] for q in codebook.questions_in(year) if q.type != "open"]
+    respondents["complete"] = answered_q[:, closed].all(axis=1) if closed else False
 
-    used = respondents.index[respondents["status"] == "used"]
-    long = long[long["rid"].isin(used)]
     # input order: export by export, row by row, then the questionnaire's column order
-    long = long.iloc[np.argsort(long["rid"].to_numpy(), kind="stable")]
-    rid = long["rid"].to_numpy()
+    used = (respondents["status"] == "used").to_numpy()
+    keep = np.flatnonzero(used[rid])
+    keep = keep[np.argsort(rid[keep], kind="stable")]
+    rid, qno, item_no, code = rid[keep], qno[keep], item_no[keep], code[keep]
+    text = text.take(pa.array(keep))
     per_resp = respondents[["respondent_id", "collector_id", "language", "start", "end", "complete", "source"]]
-    question = pd.Categorical(long["question"].to_numpy(), categories=list(codebook.questions))
+    question = pd.Categorical.from_codes(qno, categories=list(codebook.questions))
+    item_names = np.array(list(long.items), dtype=object)
     responses = pd.DataFrame({
-        "survey": pd.Categorical.from_codes(np.zeros(len(long), dtype=np.int8), [codebook.survey]),
-        "year": np.full(len(long), year, dtype=np.int64),
+        "survey": pd.Categorical.from_codes(np.zeros(len(rid), dtype=np.int8), [codebook.survey]),
+        "year": np.full(len(rid), year, dtype=np.int64),
         **{c: _take(per_resp[c], rid) for c in per_resp.columns},
         "question": question,
-        "item": pd.Categorical(long["item"].astype(str).to_numpy()),
-        "code": long["code"].to_numpy(dtype=float),
-        "label_nl": _labels_nl(codebook, year, question, long["code"].to_numpy(dtype=float)),
-        "text": pd.array(long["text"].to_numpy(dtype=object), dtype="string"),
+        "item": pd.Categorical(item_names[item_no]) if len(item_no) else pd.Categorical(np.array([], dtype=object)),
+        "code": code.astype(float),
+        "label_nl": _labels_nl(codebook, year, question, code.astype(float)),
+        "text": pd.arrays.ArrowStringArray(pa.chunked_array([text], type=pa.string())),
     })
     responses = _typed(responses)
-    respondents = respondents.drop(columns=["file_no", "idx", "signature", "has_dates"])
+    respondents = respondents.drop(columns=["signature", "has_dates"])
     respondents = respondents[["respondent_id", "source", "row", "collector_id", "language", "start", "end", "complete", "status"]]
     return Harmonised(codebook.survey, year, responses, respondents.reset_index(drop=True), files,
                       [u for u, _ in unknown], warnings)
@@ -456,7 +491,8 @@ def headline_missing(codebook: Codebook, files: list[FileSummary]) -> str:
             f"(its text in codebook {codebook.path.name}: {texts})")
 
 
-def _signatures(long: pd.DataFrame, n: int, rids: np.ndarray) -> np.ndarray:
+def _signatures(long: _Long, rid: np.ndarray, qno: np.ndarray, item_no: np.ndarray, code: np.ndarray,
+                text: pa.Array, n: int, rids: np.ndarray) -> np.ndarray:
     """An order-free hash of the answers of respondent rows `rids`, to tell identical
     copies (overlapping exports) from conflicts; 0 for the other rows.
 
@@ -464,15 +500,23 @@ def _signatures(long: pd.DataFrame, n: int, rids: np.ndarray) -> np.ndarray:
     combines the sum and the xor of its rows' hashes with their count.
     """
     sig = np.zeros(n, dtype=np.uint64)
-    if not len(rids) or not len(long):
+    if not len(rids) or not len(rid):
         return sig
-    sub = long[long["rid"].isin(rids)]
-    if not len(sub):
+    wanted = np.zeros(n, dtype=bool)
+    wanted[rids] = True
+    rows = np.flatnonzero(wanted[rid])
+    if not len(rows):
         return sig
-    keyed = sub[["question", "item", "code", "text"]].astype(object).where(sub[["question", "item", "code", "text"]].notna(), "")
+    items = np.array(list(long.items), dtype=object)
+    keyed = pd.DataFrame({
+        "question": qno[rows], "item": items[item_no[rows]],
+        "code": np.nan_to_num(code[rows], nan=-1.0),
+        "text": pd.Series(text.take(pa.array(rows)).to_pylist(), dtype=object).fillna(""),
+    })
     row_hash = pd.util.hash_pandas_object(keyed, index=False).to_numpy(dtype=np.uint64)
-    order = np.argsort(sub["rid"].to_numpy(), kind="stable")
-    rid_sorted = sub["rid"].to_numpy()[order]
+    sub_rid = rid[rows]
+    order = np.argsort(sub_rid, kind="stable")
+    rid_sorted = sub_rid[order]
     h_sorted = row_hash[order]
     starts = np.flatnonzero(np.r_[True, rid_sorted[1:] != rid_sorted[:-1]])
     with np.errstate(over="ignore"):

@@ -13,8 +13,10 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import functools
 import html
 import io
+import itertools
 import re
 import sys
 import zipfile
@@ -22,7 +24,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import fastexcel
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 import python_calamine
 
 from .errors import AgiiError, column_letter
@@ -43,16 +50,27 @@ class ExportColumn:
 
 @dataclass
 class RawExport:
-    """One export as read: metadata, answers as text, and where everything came from."""
+    """One export as read: metadata, answers as text, and where everything came from.
+
+    `cells` holds each question column as an Arrow string array (stripped, null when
+    blank), one entry per respondent row of `meta`; harmonise works on these without
+    turning every cell into a Python object. `answers` is the same as a DataFrame, built
+    on first use (inspection, tests).
+    """
 
     path: Path
     sheet: str | None
     encoding: str | None
     meta: pd.DataFrame
-    answers: pd.DataFrame
+    cells: dict[str, pa.Array]
     columns: list[ExportColumn]
     dropped: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+
+    @functools.cached_property
+    def answers(self) -> pd.DataFrame:
+        return pd.DataFrame({c.key: pd.Series(_objects(self.cells[c.key]), dtype=object) for c in self.columns},
+                            index=self.meta.index, dtype=object)
 
 
 # --------------------------------------------------------------------------- names
@@ -96,6 +114,7 @@ _DATE_FORMATS = (
     "%m/%d/%y %I:%M:%S %p",
     "%m/%d/%y %I:%M %p",
     "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M:%S.%f",  # a date cell of an XLSX, with fractions of a second
     "%Y-%m-%dT%H:%M:%S",
     "%Y-%m-%d %H:%M",
     "%Y-%m-%d",
@@ -146,7 +165,7 @@ def _text(value: object) -> str | None:
     if isinstance(value, str):
         return value.strip() or None
     if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
+        return "true" if value else "false"  # as the fast path (fastexcel) writes them
     if isinstance(value, float):
         if value != value:
             return None
@@ -269,23 +288,68 @@ def _decode(raw: bytes, where: _Where) -> tuple[str, str]:
         ) from exc
 
 
-def _read_csv(raw: bytes, where: _Where) -> tuple[list[list], str]:
-    text, encoding = _decode(raw, where)
-    sep = _detect_separator(text)
+def _csv_field_limit(text: str) -> None:
     # An open answer may be longer than csv's default field limit (128 KiB); no cell
     # can be longer than the file, so that bound is safe and keeps the error for real junk.
     if csv.field_size_limit() < len(text) + 1:
         csv.field_size_limit(min(len(text) + 1, sys.maxsize))
+
+
+def _read_csv(raw: bytes, where: _Where) -> tuple[list[pa.Array], str]:
+    bom = raw.startswith(codecs.BOM_UTF8)
+    if not raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        # Fast path for the usual UTF-8 file: Arrow validates the UTF-8 itself, so the
+        # bytes go in as they are; any other file is decoded first (and checked).
+        body = raw[len(codecs.BOM_UTF8):] if bom else raw
+        head = body[: 1 << 16].decode("latin-1")
+        columns = _csv_arrow(body, head, _detect_separator(head))
+        if columns is not None:
+            return columns, "utf-8-sig" if bom else "utf-8"
+    text, encoding = _decode(raw, where)
+    sep = _detect_separator(text)
+    _csv_field_limit(text)
+    columns = _csv_arrow(text.encode("utf-8"), text[: 1 << 16], sep) if encoding != "utf-8" else None
+    if columns is not None:
+        return columns, encoding
+    # ragged rows, blank lines or odd quoting: the csv module reads what Arrow refuses,
+    # and _build then names the row and column of whatever is wrong
     try:
         rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=sep))
     except csv.Error as exc:
         raise where.error(f"cannot be read as CSV ({exc})") from exc
-    return rows, encoding
+    return _columns_of_rows(rows), encoding
+
+
+def _csv_arrow(data: bytes, head: str, sep: str) -> list[pa.Array] | None:
+    """Fast path: Arrow's multi-threaded CSV parser, every column as text. None when the
+    file is not one rectangular table of UTF-8 records (then the csv module reads it)."""
+    try:
+        first = next(csv.reader(io.StringIO(head, newline=""), delimiter=sep), None)
+    except csv.Error:
+        return None
+    if not first or len(head) >= (1 << 16) and "\n" not in head and "\r" not in head:
+        return None  # a first record longer than the sample: let the slow path count
+    try:
+        table = pa_csv.read_csv(
+            io.BytesIO(data),
+            read_options=pa_csv.ReadOptions(autogenerate_column_names=True),
+            parse_options=pa_csv.ParseOptions(delimiter=sep, newlines_in_values=True,
+                                              ignore_empty_lines=False),
+            convert_options=pa_csv.ConvertOptions(
+                column_types={f"f{i}": pa.string() for i in range(len(first))},
+                strings_can_be_null=False, quoted_strings_can_be_null=False),
+        )
+    except (pa.ArrowException, ValueError):
+        return None
+    if table.num_columns != len(first):
+        return None
+    return [_clean(c) for c in table.columns]
 
 
 # --------------------------------------------------------------------------- XLSX
 
 _DAMAGED = "cannot be read as XLSX (damaged or truncated)"
+_FIRST_CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(/?)>")
 
 
 def _open_workbook(raw: bytes, where: _Where, is_zip: bool) -> python_calamine.CalamineWorkbook:
@@ -353,7 +417,12 @@ def _choose_sheet(wb: python_calamine.CalamineWorkbook, sheet: str | int | None,
 
 
 def _read_xlsx(raw: bytes, sheet: str | int | None, where: _Where,
-               is_zip: bool) -> tuple[list[list], str]:
+               is_zip: bool) -> tuple[list[pa.Array], str]:
+    fast = _xlsx_arrow(raw, sheet) if is_zip else None
+    if fast is not None:
+        where.sheet = fast[1]
+        return fast
+    # the slow path, and the one that explains what is wrong with a workbook
     wb = _open_workbook(raw, where, is_zip)
     name = _choose_sheet(wb, sheet, where)
     where.sheet = name
@@ -361,83 +430,158 @@ def _read_xlsx(raw: bytes, sheet: str | int | None, where: _Where,
         rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
     except Exception as exc:
         raise where.error(f"{_DAMAGED}: {exc}") from exc
-    return rows, name
+    return _columns_of_rows(rows), name
+
+
+def _xlsx_arrow(raw: bytes, sheet: str | int | None) -> tuple[list[pa.Array], str] | None:
+    """Fast path: fastexcel (calamine underneath) straight into Arrow text columns.
+
+    Taken only for a plain export: one sheet (or the one asked for) whose used area
+    starts at a filled A1 with a respondent id header, so positions are spreadsheet
+    rows and letters. Anything else is None, and the calamine path reads the file.
+    """
+    try:
+        reader = fastexcel.read_excel(raw)
+        names = list(reader.sheet_names)
+        if sheet is None:
+            index = 0 if len(names) == 1 else None
+        elif isinstance(sheet, int) and not isinstance(sheet, bool):
+            index = sheet if 0 <= sheet < len(names) else None
+        else:
+            index = names.index(sheet) if sheet in names else None
+        if index is None or not _starts_at_a1(raw, index):
+            return None
+        table = reader.load_sheet(index, header_row=None, dtypes="string").to_arrow()
+    except Exception:  # any trouble: the calamine path says what it is
+        return None
+    columns = [_clean(c) for c in table.columns]
+    if not columns or not len(columns[0]) or not columns[0][0].is_valid:
+        return None
+    if _meta_role(_clean_header(columns[0][0].as_py())) != "respondent_id":
+        return None
+    return columns, names[index]
+
+
+def _starts_at_a1(raw: bytes, index: int) -> bool:
+    """Whether the first cell in the XML of worksheet `index` is a filled A1 (fastexcel
+    returns the used area, which must then begin at A1 for rows and letters to hold)."""
+    with zipfile.ZipFile(io.BytesIO(raw)) as zf:
+        book = zf.read("xl/workbook.xml")
+        rels = zf.read("xl/_rels/workbook.xml.rels")
+        sheets = re.findall(rb"<(?:\w+:)?sheet\b[^>]*>", book)
+        if index >= len(sheets):
+            return False
+        rid = re.search(rb'\s\w+:id="([^"]+)"', sheets[index])
+        if not rid:
+            return False
+        target = None
+        for rel in re.findall(rb"<(?:\w+:)?Relationship\b[^>]*>", rels):
+            if re.search(rb'\sId="' + re.escape(rid.group(1)) + rb'"', rel):
+                found = re.search(rb'\sTarget="([^"]+)"', rel)
+                target = found.group(1).decode() if found else None
+        if not target:
+            return False
+        part = target.lstrip("/") if target.startswith("/") else "xl/" + target
+        with zf.open(part) as fh:
+            head = fh.read(1 << 16)
+    m = _FIRST_CELL.search(head)
+    return bool(m) and re.search(rb'\sr="A1"', m.group(1)) is not None and not m.group(2)
+
+
+# --------------------------------------------------------------------------- columns
+
+def _clean(column) -> pa.Array:
+    """A column as stripped text with blanks as nulls (one Arrow pass, no Python objects)."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    if not pa.types.is_string(column.type):
+        column = column.cast(pa.string())
+    column = pc.utf8_trim_whitespace(column)
+    return pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column)
+
+
+def _columns_of_rows(rows: list[list]) -> list[pa.Array]:
+    """The slow paths' cell grid (typed Python values) as text columns, like the fast paths."""
+    return [pa.array([_text(v) for v in cells], type=pa.string())
+            for cells in itertools.zip_longest(*rows)]
+
+
+def _valid(column: pa.Array) -> np.ndarray:
+    return column.is_valid().to_numpy(zero_copy_only=False)
+
+
+def _objects(column: pa.Array) -> np.ndarray:
+    """Python strings (None when blank), for the few columns that need them."""
+    return column.to_numpy(zero_copy_only=False)
 
 
 # --------------------------------------------------------------------------- dates
 
-def _parse_dates(values: list, rows: list[int], index: int, name: str,
+def _parse_dates(values: pa.Array, rows: np.ndarray, index: int, name: str,
                  where: _Where) -> pd.Series:
-    """Dates of one column, vectorised per kind of cell; blank -> NaT."""
+    """Dates of one text column, vectorised per format; blank -> NaT."""
     column = _col(index, name)
-    s = pd.Series(values, dtype=object)
+    s = pd.Series(_objects(values), dtype=object)
     out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us]")
 
     def fail(pos: int, what: str) -> AgiiError:
-        return where.error(f"cannot read {what} as a date", column=column, row=rows[pos],
+        return where.error(f"cannot read {what} as a date", column=column, row=int(rows[pos]),
                            expected=_DATE_EXPECTED)
 
     def put(mask_index: pd.Index, parsed: pd.Series) -> None:
-        out.loc[mask_index] = parsed.to_numpy().astype("datetime64[us]")
+        out.loc[mask_index] = parsed.dt.round("s").to_numpy().astype("datetime64[us]")
 
-    kinds = s.map(type)
-    is_str = kinds == str
-    texts = s[is_str].str.strip()
-    texts = texts[texts != ""]
-    numeric_text = texts.str.fullmatch(_NUMBER_TEXT.pattern)
-    serials = pd.to_numeric(texts[numeric_text].str.replace(",", ".", regex=False))
+    present = _valid(values)
+    numeric = pc.fill_null(pc.match_substring_regex(values, _NUMBER_TEXT.pattern), False)
+    numeric = numeric.to_numpy(zero_copy_only=False)
+    texts = s[present]
+    numeric_text = pd.Series(numeric[present], index=texts.index)
     pending = texts[~numeric_text]
-    for fmt in _DATE_FORMATS:
-        if pending.empty:
-            break
+    formats = list(_DATE_FORMATS)
+    while not pending.empty:
+        # the format of the first unparsed cell is tried on all of them: one pass per format in use
+        fmt = next((f for f in formats if _parses(pending.iloc[0], f)), None)
+        if fmt is None:
+            raise fail(pending.index[0], _short(pending.iloc[0]))
+        formats.remove(fmt)
         parsed = pd.to_datetime(pending, format=fmt, errors="coerce")
         ok = parsed.notna()
         put(pending.index[ok], parsed[ok])
         pending = pending[~ok]
-    if not pending.empty:
-        first = pending.index[0]
-        raise fail(first, _short(pending[first]))
 
-    is_dt = kinds.isin([dt.datetime, pd.Timestamp, dt.date])
-    if is_dt.any():
-        stamps = pd.to_datetime(s[is_dt]).dt.round("s")
-        put(stamps.index, stamps)
-
-    is_num = kinds.isin([float, int])
-    numbers = pd.concat([serials, pd.to_numeric(s[is_num]).astype(float)]).dropna()
+    numbers = pd.to_numeric(texts[numeric_text].str.replace(",", ".", regex=False)).dropna()
     if not numbers.empty:
         bad = numbers[(numbers < 1) | (numbers >= _SERIAL_MAX)]
         if not bad.empty:
-            raise fail(bad.index[0], f"the number {_text(s[bad.index[0]])}")
-        stamps = pd.to_datetime(numbers, unit="D", origin=_EXCEL_EPOCH).dt.round("s")
-        put(stamps.index, stamps)
-
-    other = ~(is_str | is_dt | is_num) & s.notna()
-    if other.any():
-        first = other[other].index[0]
-        raise fail(first, _short(_text(s[first])))
+            raise fail(bad.index[0], f"the number {s[bad.index[0]]}")
+        put(numbers.index, pd.to_datetime(numbers, unit="D", origin=_EXCEL_EPOCH))
     return out
+
+
+def _parses(text: str, fmt: str) -> bool:
+    try:
+        dt.datetime.strptime(text, fmt)
+    except ValueError:
+        return False
+    return True
 
 
 # --------------------------------------------------------------------------- ids
 
-def _respondent_ids(values: list, rows: list[int], column: str, where: _Where,
-                    warnings: list[str]) -> list[str]:
+def _respondent_ids(values: pa.Array, rows: np.ndarray, column: str, where: _Where,
+                    warnings: list[str]) -> np.ndarray:
     """Ids as strings; Excel-rounded ones (1.14628E+11) made unique with `~r<row>`."""
-    ids, rounded = [], []
-    for value, row in zip(values, rows):
-        text = _text(value)
-        if text is None:
-            raise where.error("respondent id is blank", column=column, row=row,
-                              expected="a respondent id in every respondent row")
-        if _E_NOTATION.match(text):
-            rounded.append((row, text))
-            text = f"{text}~r{row}"
-        elif (m := _INT_FLOAT_TEXT.match(text)):
-            text = m.group(1)
-        ids.append(text)
-    if rounded:
-        row, example = rounded[0]
+    if values.null_count:
+        pos = int(np.flatnonzero(~_valid(values))[0])
+        raise where.error("respondent id is blank", column=column, row=int(rows[pos]),
+                          expected="a respondent id in every respondent row")
+    ids = _objects(pc.replace_substring_regex(values, _INT_FLOAT_TEXT.pattern, r"\1"))
+    rounded = np.flatnonzero(pc.match_substring_regex(values, _E_NOTATION.pattern)
+                             .to_numpy(zero_copy_only=False))
+    if len(rounded):
+        for pos in rounded:
+            ids[pos] = f"{ids[pos]}~r{rows[pos]}"
+        row, example = int(rows[rounded[0]]), ids[rounded[0]].split("~r")[0]
         warnings.append(
             f"{len(rounded)} respondent id(s) in column {column} were rounded by Excel "
             f"(e.g. {example} in row {row}); they were kept as '<id>~r<row>', so duplicates "
@@ -449,25 +593,28 @@ def _respondent_ids(values: list, rows: list[int], column: str, where: _Where,
 
 # --------------------------------------------------------------------------- grid
 
-def _build(grid: list[list], where: _Where,
-           warnings: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, list[ExportColumn], list[str]]:
-    """Turn the cell grid (row 1 = index 0) into meta, answers, columns and dropped."""
-    filled = [i for i, r in enumerate(grid) if any(not _blank(v) for v in r)]
-    if not filled:
+def _build(grid: list[pa.Array], where: _Where,
+           warnings: list[str]) -> tuple[pd.DataFrame, dict[str, pa.Array], list[ExportColumn], list[str]]:
+    """Turn the text columns (row 1 = position 0) into meta, cells, columns and dropped."""
+    nrows = len(grid[0]) if grid else 0
+    valid = [_valid(c) for c in grid]
+    filled = np.zeros(nrows, dtype=bool)
+    for v in valid:
+        filled |= v
+    filled_at = np.flatnonzero(filled)
+    if not len(filled_at):
         raise where.error("has no rows (the export is empty)",
                           expected="two header rows and one row per respondent")
-    if len(filled) == 1 and filled[0] == 0:
+    if len(filled_at) == 1 and filled_at[0] == 0:
         raise where.error("has only one header row and no respondents",
                           expected="two header rows (question text, then Response/option labels) "
                                    "and one row per respondent")
-    r1 = list(grid[0]) if grid else []
-    r2 = list(grid[1]) if len(grid) > 1 else []
+    r1 = [c[0].as_py() for c in grid]
+    r2 = [c[1].as_py() if nrows > 1 else None for c in grid]
     width = 1 + max((j for r in (r1, r2) for j, v in enumerate(r) if not _blank(v)), default=0)
-    r1 += [None] * (width - len(r1))
-    r2 += [None] * (width - len(r2))
     h1 = [_clean_header(v) for v in r1[:width]]
     # Row 2 only stripped: option labels must stay equal to the cells that repeat them.
-    h2 = [_text(v) or "" for v in r2[:width]]
+    h2 = [v or "" for v in r2[:width]]
 
     # Header checks, most telling first.
     if _meta_role(h2[0]) == "respondent_id" or (
@@ -508,27 +655,29 @@ def _build(grid: list[list], where: _Where,
     while not h2[trail_start - 1]:
         trail_start -= 1
 
-    body = [(i + 1, grid[i]) for i in filled if i >= 2]
-    if not body:
+    body = filled_at[filled_at >= 2]
+    if not len(body):
         raise where.error("has no respondents: only the two header rows",
                           expected="one row per respondent after the two header rows")
-    rows = [n for n, _ in body]
-    for n, r in body:
-        if len(r) > width:
-            extra = next((j for j in range(width, len(r)) if not _blank(r[j])), None)
-            if extra is not None:
-                raise where.error(
-                    f"row has more cells than the header ({width} columns, up to "
-                    f"{column_letter(width - 1)})",
-                    column=column_letter(extra), row=n,
-                    expected="no cells right of the last header column",
-                )
+    rows = body + 1
+    first_extra = None  # (body position, column) of the first cell right of the header
+    for j in range(width, len(grid)):
+        hits = np.flatnonzero(valid[j][body])
+        if len(hits) and (first_extra is None or hits[0] < first_extra[0]):
+            first_extra = (hits[0], j)
+    if first_extra is not None:
+        raise where.error(
+            f"row has more cells than the header ({width} columns, up to "
+            f"{column_letter(width - 1)})",
+            column=column_letter(first_extra[1]), row=int(rows[first_extra[0]]),
+            expected="no cells right of the last header column",
+        )
 
-    # one transpose (in C) instead of a Python loop per column
-    by_column = list(zip(*[r[:width] if len(r) >= width else [*r, *([None] * (width - len(r)))] for _, r in body]))
+    contiguous = len(body) == nrows - 2  # no blank rows between respondents: slice, don't copy
+    taken = pa.array(body)
 
-    def cells(j: int):
-        return by_column[j]
+    def cells(j: int) -> pa.Array:
+        return grid[j].slice(2) if contiguous else grid[j].take(taken)
 
     # Metadata columns: roles kept, everything else dropped without copying its cells.
     roles: dict[str, int] = {}
@@ -536,7 +685,7 @@ def _build(grid: list[list], where: _Where,
     for j in [*range(lead_end), *range(trail_start, width)]:
         name = h1[j]
         if not name:
-            if any(not _blank(v) for v in cells(j)):
+            if valid[j][body].any():
                 raise where.error("column has no header in row 1 or 2 but holds data",
                                   column=column_letter(j), row=1,
                                   expected="a metadata name in row 1 or a label in row 2")
@@ -584,9 +733,8 @@ def _build(grid: list[list], where: _Where,
         seen.add(key)
         columns.append(ExportColumn(j, column_letter(j), question, h2[j], key))
 
-    def texts(role: str) -> pd.Series:
-        values = [_text(v) for v in cells(roles[role])] if role in roles else [None] * len(rows)
-        return pd.Series(values, dtype=object)
+    def texts(role: str) -> np.ndarray:
+        return _objects(cells(roles[role])) if role in roles else np.full(len(rows), None, dtype=object)
 
     def dates(role: str) -> pd.Series:
         if role not in roles:
@@ -598,18 +746,14 @@ def _build(grid: list[list], where: _Where,
     ids = _respondent_ids(cells(rid), rows, _col(rid, h1[rid]), where, warnings)
     meta = pd.DataFrame({
         "respondent_id": pd.Series(ids, dtype=object),
-        "collector_id": texts("collector_id"),
+        "collector_id": pd.Series(texts("collector_id"), dtype=object),
         "start": dates("start"),
         "end": dates("end"),
-        "language": texts("language"),
+        "language": pd.Series(texts("language"), dtype=object),
         "row": pd.Series(rows, dtype="int64"),
     })
-    answers = pd.DataFrame(
-        {c.key: pd.Series([(v.strip() or None) if type(v) is str else _text(v) for v in cells(c.position)],
-                          dtype=object) for c in columns},
-        index=meta.index, dtype=object,
-    )
-    return meta, answers, columns, dropped
+    return meta, {c.key: cells(c.position) for c in columns}, columns, dropped
+
 
 
 # --------------------------------------------------------------------------- API
@@ -658,8 +802,8 @@ def _read(path: Path, sheet: str | int | None, where: _Where) -> RawExport:
         grid, encoding = _read_csv(raw, where)
         sheet_name = None
     del raw
-    meta, answers, columns, dropped = _build(grid, where, warnings)
-    return RawExport(path=path, sheet=sheet_name, encoding=encoding, meta=meta, answers=answers,
+    meta, cells, columns, dropped = _build(grid, where, warnings)
+    return RawExport(path=path, sheet=sheet_name, encoding=encoding, meta=meta, cells=cells,
                      columns=columns, dropped=dropped, warnings=warnings)
 
 

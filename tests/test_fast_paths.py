@@ -1,0 +1,127 @@
+"""The reader's fast paths (fastexcel for XLSX, Arrow's CSV parser) against its slow paths
+(python-calamine, the csv module): same result for every export, and the slow path taken
+where the fast one cannot keep rows and letters right."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from agii_analysis import reader
+from agii_analysis.errors import AgiiError
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = sorted((ROOT / "data" / "raw" / "demo").glob("*/*.*"))
+REAL = sorted((ROOT / ".." / "shared" / "real-exports").glob("*.csv"))
+EXPORTS = [p for p in DEMO + REAL if p.suffix in (".csv", ".xlsx")]
+
+
+def _slow(monkeypatch):
+    monkeypatch.setattr(reader, "_csv_arrow", lambda *a: None)
+    monkeypatch.setattr(reader, "_xlsx_arrow", lambda *a: None)
+
+
+def _spy(monkeypatch) -> dict:
+    taken = {"fast": 0}
+    for name in ("_csv_arrow", "_xlsx_arrow"):
+        real = getattr(reader, name)
+
+        def wrapped(*a, _real=real):
+            out = _real(*a)
+            taken["fast"] += out is not None
+            return out
+        monkeypatch.setattr(reader, name, wrapped)
+    return taken
+
+
+def test_there_are_exports_to_compare():
+    assert len([p for p in EXPORTS if p.suffix == ".xlsx"]) >= 5
+    assert len([p for p in EXPORTS if p.suffix == ".csv"]) >= 15
+
+
+@pytest.mark.parametrize("path", EXPORTS, ids=lambda p: p.name)
+def test_fast_and_slow_path_read_the_same(path, monkeypatch):
+    with monkeypatch.context() as m:
+        taken = _spy(m)
+        fast = reader.read_export(path)
+        assert taken["fast"] == 1, "the fast path was not taken for a plain export"
+    with monkeypatch.context() as m:
+        _slow(m)
+        slow = reader.read_export(path)
+    pd.testing.assert_frame_equal(fast.meta, slow.meta)
+    pd.testing.assert_frame_equal(fast.answers, slow.answers)
+    assert (fast.columns, fast.dropped, fast.warnings, fast.sheet, fast.encoding) == \
+           (slow.columns, slow.dropped, slow.warnings, slow.sheet, slow.encoding)
+    assert all(fast.cells[k].equals(slow.cells[k]) for k in fast.cells)
+
+
+def _xlsx(path: Path, rows: list[list], at: tuple[int, int] = (1, 1)) -> Path:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for i, row in enumerate(rows):
+        for j, value in enumerate(row):
+            if value not in (None, ""):
+                ws.cell(at[0] + i, at[1] + j, value)
+    wb.save(path)
+    return path
+
+
+HEAD = [["Respondent ID", "End Date", "Hoe volgde u de vorming?"], ["", "", "Response"]]
+
+
+def test_xlsx_not_starting_at_a1_is_read_by_the_slow_path(tmp_path, monkeypatch):
+    # the used area starts at B2: fastexcel would give it as A1, so rows and letters would shift
+    path = _xlsx(tmp_path / "b2.xlsx", HEAD + [["114628000001", "07/31/2023 04:21:36 PM", "Online"]], at=(2, 2))
+    taken = _spy(monkeypatch)
+    with pytest.raises(AgiiError) as err:
+        reader.read_export(path)
+    assert taken["fast"] == 0
+    assert "column A, row 1" in str(err.value) and "cell A1 is empty" in str(err.value)
+
+
+def test_xlsx_date_cells_with_fractions_round_to_seconds(tmp_path):
+    rows = HEAD + [["114628000001", dt.datetime(2023, 7, 31, 16, 21, 36, 600000), "Online"],
+                   ["114628000002", dt.datetime(2023, 7, 31, 0, 0), "Fysiek"]]
+    raw = reader.read_export(_xlsx(tmp_path / "d.xlsx", rows))
+    assert raw.meta["end"].tolist() == [pd.Timestamp("2023-07-31 16:21:37"), pd.Timestamp("2023-07-31")]
+    assert raw.meta["row"].tolist() == [3, 4]
+
+
+def test_csv_with_a_blank_line_keeps_spreadsheet_rows(tmp_path, monkeypatch):
+    text = ("Respondent ID,End Date,Hoe volgde u de vorming?\n,,Response\n"
+            "114628000001,07/31/2023 04:21:36 PM,Online\n\n114628000002,07/31/2023 04:25:01 PM,Fysiek\n")
+    path = tmp_path / "blank.csv"
+    path.write_text(text, encoding="utf-8")
+    taken = _spy(monkeypatch)
+    raw = reader.read_export(path)
+    assert taken["fast"] == 1  # Arrow keeps the blank line as an empty record (ignore_empty_lines=False)
+    assert raw.meta["row"].tolist() == [3, 5]
+    assert raw.answers.iloc[:, 0].tolist() == ["Online", "Fysiek"]
+
+
+def test_ragged_csv_is_read_by_the_csv_module_and_named(tmp_path, monkeypatch):
+    text = ("Respondent ID,End Date,Hoe volgde u de vorming?\n,,Response\n"
+            "114628000001,07/31/2023 04:21:36 PM,Online,extra\n")
+    path = tmp_path / "ragged.csv"
+    path.write_text(text, encoding="utf-8")
+    taken = _spy(monkeypatch)
+    with pytest.raises(AgiiError) as err:
+        reader.read_export(path)
+    assert taken["fast"] == 0
+    assert "column D, row 3" in str(err.value) and "more cells than the header" in str(err.value)
+
+
+def test_cp1252_csv_goes_through_arrow_after_decoding(tmp_path, monkeypatch):
+    text = ("Respondent ID;End Date;Hoe volgde u de vorming?\n;;Response\n"
+            "114628000001;8/22/22 15:44;Vreemdelingenrecht – één\n")
+    path = tmp_path / "be.csv"
+    path.write_bytes(text.encode("cp1252"))
+    taken = _spy(monkeypatch)
+    raw = reader.read_export(path)
+    assert taken["fast"] == 1 and raw.encoding == "cp1252"
+    assert raw.answers.iloc[0, 0] == "Vreemdelingenrecht – één"
+    assert raw.meta["end"].tolist() == [pd.Timestamp("2022-08-22 15:44")]
