@@ -26,6 +26,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import kernels
 from .errors import AgiiError
 from .files import atomic_write_text
 from .params import PARAMS_DIR, REPO_ROOT, load_params
@@ -34,6 +35,8 @@ from .prepare import code_hash, file_sha256
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 REPORTS_DIR = REPO_ROOT / "reports"
 FORMATS = ("html", "pdf", "xlsx")
+# the kernel talks to this process on localhost only; its TCP notice is noise here
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL", "--HistoryManager.enabled=False"]
 STAGING_PREFIX = ".staging-"
 OLD_PREFIX = ".old-"
 PENDING_PREFIX = ".pending-"
@@ -217,15 +220,19 @@ def execute_notebook(template: Path, output: Path, parameters: dict, progress: b
     box: dict = {}
 
     def work():
+        km = None
         try:
+            km = kernels.acquire(str(REPO_ROOT), KERNEL_ARGUMENTS)  # None: a fresh kernel
             pm.execute_notebook(
                 str(template), str(output), parameters=parameters, kernel_name="python3",
                 progress_bar=progress, cwd=str(REPO_ROOT), log_output=False, report_mode=False,
-                # the kernel talks to this process on localhost only; its TCP notice is noise here
-                extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+                request_save_on_cell_execute=False,  # written once at the end, not after every cell
+                extra_arguments=KERNEL_ARGUMENTS, **({"km": km} if km is not None else {}),
             )
         except BaseException as exc:  # handed to the calling thread
             box["error"] = exc
+        finally:
+            kernels.release(km)
 
     # Papermill runs in a helper thread: in the main thread nbclient would replace the
     # SIGINT/SIGTERM handlers for the duration (and reset SIGTERM to the default on
@@ -308,6 +315,7 @@ def build_survey(params_file: Path, formats: tuple[str, ...], reports_dir: Path,
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     outputs = None
+    kernels.start_async(str(REPO_ROOT), KERNEL_ARGUMENTS)  # warms up while the results are computed
     try:
         t = time.perf_counter()
         res = compute(params)
@@ -518,6 +526,8 @@ def run(by_year: dict[int, list[Path]], formats: tuple[str, ...], jobs: int = 1,
         def commit(o: Outcome) -> None:
             """A built survey goes into the manifest at once (not after the whole year)."""
             year_out.append(o)
+            if o.status == "built" and overview:
+                kernels.start_async(str(REPO_ROOT), KERNEL_ARGUMENTS)  # for the overview, while the pool works
             if o.status == "built":
                 with _uninterrupted():
                     manifest["surveys"][o.survey] = o.entry

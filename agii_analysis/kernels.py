@@ -1,0 +1,155 @@
+"""One warm Jupyter kernel per process, reused by every notebook that process executes.
+
+Starting a kernel and importing pandas, matplotlib and the report modules in it costs
+about 1.3 CPU-seconds, a third of a report (docs/performance.md). A build executes many
+notebooks, so each build process keeps one kernel: before every notebook its namespace
+is reset to that of a fresh kernel (no user variables, execution count 1, no open
+figures, matplotlib's settings as at start, the working directory of the run); imported
+modules stay, which is the saving. A kernel that died or does not answer the reset is
+replaced. `AGII_FRESH_KERNEL=1` gives every notebook a new kernel instead.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+from multiprocessing import util as _mp_util
+
+_RESET = """\
+get_ipython().reset(new_session=False)
+get_ipython().execution_count = 1
+import os as _os
+import matplotlib as _mpl
+import matplotlib.pyplot as _plt
+_os.chdir({cwd!r})
+_plt.close("all")
+if not hasattr(get_ipython(), "_agii_rc"):
+    get_ipython()._agii_rc = _mpl.rcParams.copy()
+_mpl.rcParams.update(get_ipython()._agii_rc)
+del _os, _mpl, _plt
+"""
+# imported while the kernel waits for its first notebook (the run's parent is busy computing)
+_WARM_UP = "import agii_analysis.report\n"
+
+_lock = threading.Lock()
+_state: dict = {"km": None, "pid": None}
+
+
+def fresh_kernels() -> bool:
+    return os.environ.get("AGII_FRESH_KERNEL", "") not in ("", "0")
+
+
+def _run(coro_fn, *args, **kwargs):
+    from jupyter_core.utils import run_sync
+
+    return run_sync(coro_fn)(*args, **kwargs)
+
+
+def start(cwd: str, extra_arguments: list[str]) -> None:
+    """Start this process's kernel now (it warms up in the background)."""
+    if fresh_kernels():
+        return
+    with _lock:
+        _ensure(cwd, extra_arguments)
+
+
+def start_async(cwd: str, extra_arguments: list[str]) -> None:
+    """Start the kernel in a helper thread, so it warms up while this process computes."""
+    if fresh_kernels() or (_state["km"] is not None and _state["pid"] == os.getpid()):
+        return
+    threading.Thread(target=_start_quietly, args=(cwd, extra_arguments), daemon=True).start()
+
+
+def _start_quietly(cwd: str, extra_arguments: list[str]) -> None:
+    try:
+        start(cwd, extra_arguments)
+    except Exception:  # acquire() starts it again and reports what goes wrong
+        pass
+
+
+def _ensure(cwd: str, extra_arguments: list[str]):
+    km = _state["km"]
+    if km is not None and _state["pid"] == os.getpid() and _run(km.is_alive):
+        return km
+    km = _manager_class()(kernel_name="python3")
+    _run(km.start_kernel, extra_arguments=list(extra_arguments), cwd=cwd)
+    _state.update(km=km, pid=os.getpid(), cwd=cwd, warm=False)
+    _execute(km, _WARM_UP, timeout=120)
+    return km
+
+
+def _manager_class():
+    from jupyter_client.manager import AsyncKernelManager
+
+    class Manager(AsyncKernelManager):
+        """Remembers the clients papermill opens on it, to close them after each notebook."""
+
+        def client(self, **kwargs):
+            kc = super().client(**kwargs)
+            self.__dict__.setdefault("_agii_clients", []).append(kc)
+            return kc
+
+    return Manager
+
+
+def release(km) -> None:
+    """Close the channels a notebook's client left open on the warm kernel."""
+    if km is None:
+        return
+    for kc in km.__dict__.pop("_agii_clients", []):
+        try:
+            kc.stop_channels()
+        except Exception:  # already closed
+            pass
+
+
+def _execute(km, code: str, timeout: float = 60) -> None:
+    """Run code in the kernel without output or history; raise when it fails."""
+    kc = km.blocking_client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=timeout)
+        reply = kc.execute_interactive(code, silent=True, store_history=False, timeout=timeout,
+                                       output_hook=lambda msg: None)
+        if reply["content"].get("status") != "ok":
+            raise RuntimeError(f"kernel reset failed: {reply['content'].get('evalue')}")
+    finally:
+        kc.stop_channels()
+
+
+def acquire(cwd: str, extra_arguments: list[str]):
+    """The warm kernel's manager, reset for a new notebook (None: use a fresh kernel)."""
+    if fresh_kernels():
+        return None
+    with _lock:
+        km = _ensure(cwd, extra_arguments)
+        try:
+            _execute(km, _RESET.format(cwd=cwd))
+        except Exception:  # a kernel that cannot be reset is replaced by a new one
+            shutdown()
+            km = _ensure(cwd, extra_arguments)
+            _execute(km, _RESET.format(cwd=cwd))
+        return km
+
+
+def shutdown() -> None:
+    """Stop this process's kernel (at exit, and after a failure)."""
+    km = _state.get("km")
+    _state.update(km=None, pid=None)
+    if km is None:
+        return
+    try:
+        _run(km.shutdown_kernel, now=True)
+    except Exception:  # already gone
+        pass
+
+
+def _at_exit() -> None:
+    if _state.get("pid") == os.getpid():
+        shutdown()
+
+
+atexit.register(_at_exit)
+# pool workers leave through os._exit, which skips atexit but runs these finalizers
+_mp_util.Finalize(None, _at_exit, exitpriority=10)
