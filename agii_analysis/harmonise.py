@@ -214,13 +214,13 @@ def _code_column(values: pa.Array, target: _Target, codebook: Codebook, year: in
     codes = np.full(len(values), np.nan)
     if not values.null_count < len(values):
         return codes
+    if target.kind == "option":  # one column per option: the cell being filled is the answer
+        codes[values.is_valid().to_numpy(zero_copy_only=False)] = float(target.item.lstrip("="))
+        return codes
     encoded = pc.dictionary_encode(values)
     value_no = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
     distinct = encoded.dictionary.to_pylist()
     present = value_no >= 0
-    if target.kind == "option":
-        codes[present] = float(target.item.lstrip("="))
-        return codes
     if numeric or target.kind == "nps":
         nums = pd.to_numeric(pd.Series(distinct, dtype=object), errors="coerce").to_numpy(dtype=float)
         if target.kind == "nps" or q.type == "nps":
@@ -260,10 +260,14 @@ def _code_column(values: pa.Array, target: _Target, codebook: Codebook, year: in
 def _unknown(unknown: list, export: RawExport, col, q: Question, positions: np.ndarray,
              labels: np.ndarray, expected: str):
     rows = export.meta["row"].to_numpy()[positions]
-    for label in pd.unique(labels):
-        hit = labels == label
+    counts: dict[str, list[int]] = {}  # label -> [count, first row]; a dict, as numpy would
+    for label, row in zip(labels.tolist(), rows.tolist()):  # drop a trailing NUL of a label
+        seen = counts.setdefault(label, [0, row])
+        seen[0] += 1
+        seen[1] = min(seen[1], row)
+    for label, (count, first) in counts.items():
         unknown.append((UnknownLabel(Path(export.path).name, f"{col.letter} ({col.key})", q.id,
-                                     str(label), int(hit.sum()), int(rows[hit].min())), expected))
+                                     str(label), count, first), expected))
 
 
 def _export_long(export: RawExport, codebook: Codebook, year: int, targets: dict[str, _Target],
@@ -414,11 +418,9 @@ def harmonise(
         rid, qno, item_no = (np.zeros(0, dtype=t) for t in (np.int64, np.int32, np.int32))
         code, text = np.zeros(0), pa.array([], type=pa.string())
     if redact is not None and text.null_count < len(text):
-        has_text = np.flatnonzero(text.is_valid().to_numpy(zero_copy_only=False))
-        redacted = [redact(t) for t in text.take(pa.array(has_text)).to_pylist()]
-        full = np.full(len(text), None, dtype=object)
-        full[has_text] = redacted
-        text = pa.array(full, type=pa.string())
+        encoded = pc.dictionary_encode(text)  # each distinct text redacted once
+        redacted = pa.array([redact(t) for t in encoded.dictionary.to_pylist()], type=pa.string())
+        text = redacted.take(encoded.indices)
 
     respondents["status"] = "used"
     # duplicates: identical answers -> excluded; different answers -> error
@@ -465,12 +467,16 @@ def harmonise(
     per_resp = respondents[["respondent_id", "collector_id", "language", "start", "end", "complete", "source"]]
     question = pd.Categorical.from_codes(qno, categories=list(codebook.questions))
     item_names = np.array(list(long.items), dtype=object)
+    items_in_use = np.flatnonzero(np.bincount(item_no, minlength=len(item_names)))
+    item_remap = np.full(len(item_names), -1, dtype=np.int32)
+    item_remap[items_in_use] = np.arange(len(items_in_use), dtype=np.int32)
     responses = pd.DataFrame({
         "survey": pd.Categorical.from_codes(np.zeros(len(rid), dtype=np.int8), [codebook.survey]),
         "year": np.full(len(rid), year, dtype=np.int64),
         **{c: _take(per_resp[c], rid) for c in per_resp.columns},
         "question": question,
-        "item": pd.Categorical(item_names[item_no]) if len(item_no) else pd.Categorical(np.array([], dtype=object)),
+        "item": _sorted_categorical(pa.DictionaryArray.from_arrays(
+            pa.array(item_remap[item_no], type=pa.int32()), pa.array(item_names[items_in_use], type=pa.string()))),
         "code": code.astype(float),
         "label_nl": _labels_nl(codebook, year, question, code.astype(float)),
         "text": pd.arrays.ArrowStringArray(pa.chunked_array([text], type=pa.string())),
@@ -557,11 +563,24 @@ def _labels_nl(codebook: Codebook, year: int, question: pd.Categorical, code: np
 
 def _take(column: pd.Series, positions: np.ndarray):
     """Per-respondent values repeated for each of their answers (categorical for text)."""
-    values = column.to_numpy()
     if column.dtype.kind in "Mb":
-        return values[positions]
-    cat = pd.Categorical(column.astype(object).where(column.notna(), None).to_numpy())
-    return pd.Categorical.from_codes(cat.codes[positions], categories=cat.categories)
+        return column.to_numpy()[positions]
+    values = pa.array(column.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    return _sorted_categorical(pc.dictionary_encode(values), positions)
+
+
+def _sorted_categorical(encoded: pa.DictionaryArray, positions: np.ndarray | None = None) -> pd.Categorical:
+    """A categorical with sorted categories (as pd.Categorical makes them) from an Arrow
+    dictionary array, without a Python object per row."""
+    order = pc.array_sort_indices(encoded.dictionary).to_numpy()
+    rank = np.empty(len(order) + 1, dtype=np.int32)
+    rank[order] = np.arange(len(order), dtype=np.int32)
+    rank[-1] = -1  # null
+    codes = rank[pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)]
+    if positions is not None:
+        codes = codes[positions]
+    categories = pd.array(encoded.dictionary.take(order), dtype=pd.StringDtype("pyarrow", na_value=np.nan))
+    return pd.Categorical.from_codes(codes, categories=pd.Index(categories))
 
 
 def _typed(df: pd.DataFrame) -> pd.DataFrame:

@@ -162,3 +162,17 @@ def test_period_from_params(tmp_path):
     h = _h([f], year=2023, period=(dt.date(2023, 3, 1), dt.date(2023, 5, 31)))
     assert h.respondents["status"].tolist() == ["used", "outside_period"]
     assert isinstance(h.responses["start"].dtype, type(pd.Series(pd.to_datetime(["2023-01-01"])).dtype))
+
+
+def test_unknown_labels_counted_per_label_with_first_row(tmp_path):
+    # a trailing NUL makes a label numpy would compare as 'Online' (found by the mutation tests)
+    f = export_csv(tmp_path / "a.csv", VORMING, [
+        (rid(1), D, vorming_answers(vorm="Online\x00")),
+        (rid(2), D, vorming_answers(vorm="Hybride")),
+        (rid(3), D, vorming_answers(vorm="Online\x00")),
+        (rid(4), D, vorming_answers(vorm="Online")),
+    ])
+    h = _h([f], unknown_labels="missing")
+    got = [(u.label, u.count, u.first_row) for u in h.unknown_labels]
+    assert got == [("Online\x00", 2, 3), ("Hybride", 1, 4)]
+    assert h.responses.query("question == 'vorm'")["code"].tolist() == [1.0]
