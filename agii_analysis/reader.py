@@ -521,41 +521,69 @@ def _parse_dates(values: pa.Array, rows: np.ndarray, index: int, name: str,
                  where: _Where) -> pd.Series:
     """Dates of one text column, vectorised per format; blank -> NaT."""
     column = _col(index, name)
-    s = pd.Series(_objects(values), dtype=object)
-    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us]")
+    out = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[us]")
 
     def fail(pos: int, what: str) -> AgiiError:
         return where.error(f"cannot read {what} as a date", column=column, row=int(rows[pos]),
                            expected=_DATE_EXPECTED)
 
-    def put(mask_index: pd.Index, parsed: pd.Series) -> None:
-        out.loc[mask_index] = parsed.dt.round("s").to_numpy().astype("datetime64[us]")
-
-    present = _valid(values)
     numeric = pc.fill_null(pc.match_substring_regex(values, _NUMBER_TEXT.pattern), False)
     numeric = numeric.to_numpy(zero_copy_only=False)
-    texts = s[present]
-    numeric_text = pd.Series(numeric[present], index=texts.index)
-    pending = texts[~numeric_text]
+    present = _valid(values)
+    pending = np.flatnonzero(present & ~numeric)
     formats = list(_DATE_FORMATS)
-    while not pending.empty:
+    while len(pending):
         # the format of the first unparsed cell is tried on all of them: one pass per format in use
-        fmt = next((f for f in formats if _parses(pending.iloc[0], f)), None)
+        first = values[int(pending[0])].as_py()
+        fmt = next((f for f in formats if _parses(first, f)), None)
         if fmt is None:
-            raise fail(pending.index[0], _short(pending.iloc[0]))
+            raise fail(int(pending[0]), _short(first))
         formats.remove(fmt)
-        parsed = pd.to_datetime(pending, format=fmt, errors="coerce")
-        ok = parsed.notna()
-        put(pending.index[ok], parsed[ok])
+        parsed = _strptime(values.take(pa.array(pending)), fmt)
+        ok = ~np.isnat(parsed)
+        out[pending[ok]] = parsed[ok]
         pending = pending[~ok]
 
-    numbers = pd.to_numeric(texts[numeric_text].str.replace(",", ".", regex=False)).dropna()
-    if not numbers.empty:
+    serial = np.flatnonzero(numeric)
+    if len(serial):
+        texts = pd.Series(_objects(values.take(pa.array(serial))), index=serial)
+        numbers = pd.to_numeric(texts.str.replace(",", ".", regex=False))
         bad = numbers[(numbers < 1) | (numbers >= _SERIAL_MAX)]
         if not bad.empty:
-            raise fail(bad.index[0], f"the number {s[bad.index[0]]}")
-        put(numbers.index, pd.to_datetime(numbers, unit="D", origin=_EXCEL_EPOCH))
-    return out
+            raise fail(int(bad.index[0]), f"the number {texts[bad.index[0]]}")
+        stamps = pd.to_datetime(numbers, unit="D", origin=_EXCEL_EPOCH).dt.round("s")
+        out[serial] = stamps.to_numpy().astype("datetime64[us]")
+    return pd.Series(out, dtype="datetime64[us]")
+
+
+_DIRECTIVES = {"%m": r"\d{1,2}", "%d": r"(?P<day>\d{1,2})", "%Y": r"\d{4}", "%y": r"\d{2}",
+               "%H": r"\d{1,2}", "%I": r"\d{1,2}", "%M": r"\d{1,2}", "%S": r"\d{1,2}",
+               "%p": r"(?:[AaPp][Mm])", "%f": r"\d{1,6}"}
+
+
+@functools.lru_cache(maxsize=None)
+def _shape(fmt: str) -> str:
+    """A regular expression for the cells Python's strptime takes in this format (day captured)."""
+    parts = re.split(r"(%.)", fmt)
+    return "^" + "".join(_DIRECTIVES[p] if p in _DIRECTIVES else
+                         re.escape(p).replace(r"\ ", r"\s+").replace(" ", r"\s+") for p in parts if p) + "$"
+
+
+def _strptime(texts: pa.Array, fmt: str) -> np.ndarray:
+    """Cells in one format as datetime64[us] (NaT where they are not), rounded to seconds.
+
+    Arrow parses (fast); a cell counts only when it also has the shape Python's strptime
+    accepts and its day of month survived (Arrow rolls 02/30 over into March, Python
+    refuses it). Fractions of a second (%f) go through pandas.
+    """
+    if "%f" in fmt:
+        parsed = pd.to_datetime(pd.Series(_objects(texts), dtype=object), format=fmt, errors="coerce")
+        return parsed.dt.round("s").to_numpy().astype("datetime64[us]")
+    stamps = pc.strptime(texts, format=fmt, unit="s", error_is_null=True)
+    day = pc.struct_field(pc.extract_regex(texts, _shape(fmt)), "day")  # null where the shape differs
+    same = pc.fill_null(pc.equal(pc.cast(day, pa.int64()), pc.day(stamps)), False)
+    stamps = pc.if_else(same, stamps, pa.scalar(None, stamps.type))
+    return stamps.cast(pa.timestamp("us")).to_numpy(zero_copy_only=False)
 
 
 def _parses(text: str, fmt: str) -> bool:

@@ -10,6 +10,8 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from agii_analysis import reader
 from agii_analysis.errors import AgiiError
@@ -125,3 +127,36 @@ def test_cp1252_csv_goes_through_arrow_after_decoding(tmp_path, monkeypatch):
     assert taken["fast"] == 1 and raw.encoding == "cp1252"
     assert raw.answers.iloc[0, 0] == "Vreemdelingenrecht – één"
     assert raw.meta["end"].tolist() == [pd.Timestamp("2022-08-22 15:44")]
+
+
+# ------------------------------------------------------------------ dates: Arrow against pandas
+
+def _num(lo, hi):
+    """A number as a cell may write it: with or without a leading zero."""
+    return st.tuples(st.integers(lo, hi), st.booleans()).map(lambda t: f"{t[0]:02d}" if t[1] else str(t[0]))
+
+
+@st.composite
+def date_text(draw):
+    """Cells of the SurveyMonkey and Excel formats, valid or nearly so (30 February, month 13,
+    hour 24, short or long years, double spaces, lower-case am/pm)."""
+    m, d = draw(_num(1, 13)), draw(_num(1, 32))
+    y = draw(st.sampled_from(["2023", "2024", "23", "69", "68", "202", "20231"]))
+    h, mi, s = draw(_num(0, 24)), draw(_num(0, 60)), draw(_num(0, 60))
+    sp = draw(st.sampled_from([" ", " ", "  "]))
+    ampm = draw(st.sampled_from(["AM", "PM", "am", "pm"]))
+    return draw(st.sampled_from([
+        f"{m}/{d}/{y}{sp}{h}:{mi}:{s}{sp}{ampm}", f"{m}/{d}/{y}{sp}{h}:{mi}", f"{m}/{d}/{y}",
+        f"{m}/{d}/{y}{sp}{h}:{mi}:{s}", f"{y}-{m}-{d} {h}:{mi}:{s}", f"{y}-{m}-{d}",
+    ]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(date_text(), min_size=1, max_size=30))
+def test_arrow_dates_agree_with_pandas_strptime(texts):
+    import pyarrow as pa
+
+    for fmt in reader._DATE_FORMATS:
+        expected = pd.to_datetime(pd.Series(texts, dtype=object), format=fmt, errors="coerce")
+        got = reader._strptime(pa.array(texts, type=pa.string()), fmt)
+        assert pd.Series(got).tolist() == expected.dt.round("s").astype("datetime64[us]").tolist(), (fmt, texts)
