@@ -6,7 +6,7 @@ VENV  ?= .venv
 PY    := $(VENV)/bin/python
 AGII  := $(VENV)/bin/agii
 
-.PHONY: setup reports test demo templates clean
+.PHONY: setup reports test test-deps demo templates clean
 
 setup: $(VENV)/.installed
 
@@ -23,7 +23,11 @@ demo: setup
 reports: demo
 	$(AGII) run --all --jobs 2
 
-test: demo
+# system packages only the tests use (LibreOffice opens an Excel appendix)
+test-deps:
+	bash scripts/system-deps.sh --test
+
+test: demo test-deps
 	$(PY) -m pytest -p no:cacheprovider --nbval --nbval-sanitize-with notebooks/nbval_sanitize.cfg
 
 # Re-execute the notebook templates on the demo parameters and store their outputs

@@ -8,6 +8,7 @@ same module redacts personal data from answers before any of them is quoted.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -214,8 +215,23 @@ def _compile(pattern: str) -> re.Pattern:
 
 
 def load_themes(path: str | Path | None = None) -> ThemeBook:
-    """Read and validate a theme file; every problem names the file and the key."""
+    """Read and validate a theme file; every problem names the file and the key.
+
+    A build process reads it once per change of the file, not once per report."""
     path = Path(path) if path is not None else default_path()
+    try:
+        stat = path.stat()
+    except OSError:
+        return _load_themes(path)
+    return _load_themes_cached(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_themes_cached(path: str, mtime_ns: int, size: int) -> ThemeBook:
+    return _load_themes(Path(path))
+
+
+def _load_themes(path: Path) -> ThemeBook:
 
     def fail(problem: str, expected: str | None = None):
         raise AgiiError(problem, file=path, expected=expected)

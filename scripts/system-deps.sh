@@ -2,11 +2,18 @@
 # System libraries the pipeline needs beyond Python packages:
 #  - pango (WeasyPrint renders the PDF reports with it),
 #  - DejaVu fonts (Dutch accents, Arabic and Cyrillic in charts and PDFs),
-#  - poppler-utils (pdftotext, used by the tests to read the PDFs back).
+#  - HarfBuzz-Subset (WeasyPrint subsets the fonts it embeds with it; without it it falls
+#    back to fontTools, which takes about half of every PDF's render time),
+#  - poppler-utils (pdftotext, used by the tests to read the PDFs back),
+#  - with --test: LibreOffice Calc without GUI (a test opens the Excel appendix in it).
 # Installs only what is missing, so a second run costs nothing.
 set -euo pipefail
+packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core fonts-dejavu-extra poppler-utils)
+if [ "${1:-}" = "--test" ]; then
+  packages+=(libreoffice-calc-nogui)
+fi
 need=()
-for pkg in libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core fonts-dejavu-extra poppler-utils; do
+for pkg in "${packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -eq 0 ]; then
