@@ -164,6 +164,10 @@ def _fail(path: Path, key: str, problem: str, expected: str | None = None):
     raise AgiiError(f"{key}: {problem}", file=path.name, expected=expected)
 
 
+# libyaml's parser (same constructors as safe_load) reads a codebook ~10x faster
+_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _load_yaml(path: Path):
     try:
         raw = path.read_bytes()
@@ -177,6 +181,10 @@ def _load_yaml(path: Path):
             f"not UTF-8 text at line {line} (byte {exc.start})", file=path.name,
             expected="a UTF-8 YAML file",
         ) from None
+    try:
+        return yaml.load(text, Loader=_FAST_LOADER)
+    except yaml.YAMLError:
+        pass  # read again by the Python parser, whose messages and positions are the documented ones
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 
 from .codebook import Codebook, Question, normalise_text
 from .errors import AgiiError
-from .reader import RawExport
+from .reader import RawExport, _pmap, _str_series
 
 EXCLUSION_REASONS = ("duplicate", "outside_period", "no_date", "no_answer")
 RESPONSE_COLUMNS = [
@@ -187,40 +187,50 @@ def _match_columns(export: RawExport, codebook: Codebook, year: int):
 # --------------------------------------------------------------------------- coding
 
 class _Long:
-    """Long rows (row index, question, item, code, text) collected as arrays, joined once."""
+    """Long rows (row index, question, item, code, Dutch label number, text) collected as
+    arrays per column, joined once. Parts with codes are `coded` (the others hold texts)."""
 
-    def __init__(self, questions: dict[str, int], items: dict[str, int]):
-        self.questions, self.items = questions, items
+    def __init__(self, questions: dict[str, int], items: dict[str, int], label_table: np.ndarray):
+        self.questions, self.items, self.label_table = questions, items, label_table
         self.parts: list[tuple] = []
+        self.coded: list[bool] = []
 
     def add(self, idx: np.ndarray, question: str, item: str, code: np.ndarray | None,
             text: pa.Array | None = None) -> None:
-        n = len(idx)
+        n, qno = len(idx), self.questions[question]
         self.parts.append((
             idx.astype(np.int64, copy=False),
-            np.full(n, self.questions[question], dtype=np.int32),
+            np.full(n, qno, dtype=np.int32),
             np.full(n, self.items.setdefault(item, len(self.items)), dtype=np.int32),
             np.full(n, np.nan) if code is None else code,
+            np.full(n, -1, dtype=np.int32) if code is None else _label_numbers(self.label_table, qno, code),
             pa.nulls(n, pa.string()) if text is None else text,
         ))
+        self.coded.append(code is not None)
 
 
 def _code_column(values: pa.Array, target: _Target, codebook: Codebook, year: int,
                  lang_no: np.ndarray, languages: list[str], numeric: bool, export: RawExport,
-                 col, unknown: list) -> np.ndarray:
-    """Codes (float, NaN = no answer) for one column of labels: each distinct label is
-    mapped once (per row language), then the codes are gathered by integer indexing."""
+                 col, unknown: list) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the answered rows of one column and their codes: each distinct label
+    is mapped once (per row language), then the codes are gathered by integer indexing.
+    Unknown answers are reported in `unknown` and left out."""
     q = target.question
-    codes = np.full(len(values), np.nan)
-    if not values.null_count < len(values):
-        return codes
+    if values.null_count == len(values):
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
     if target.kind == "option":  # one column per option: the cell being filled is the answer
-        codes[values.is_valid().to_numpy(zero_copy_only=False)] = float(target.item.lstrip("="))
-        return codes
+        idx = np.flatnonzero(values.is_valid().to_numpy(zero_copy_only=False))
+        return idx, np.full(len(idx), float(target.item.lstrip("=")))
     encoded = pc.dictionary_encode(values)
     value_no = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
     distinct = encoded.dictionary.to_pylist()
-    present = value_no >= 0
+    present = np.flatnonzero(value_no >= 0)
+    value_no = value_no[present]
+
+    def report(bad: np.ndarray, expected: str) -> None:
+        if bad.any():
+            _unknown(unknown, export, col, q, present[bad], np.array(distinct, dtype=object)[value_no[bad]], expected)
+
     if numeric or target.kind == "nps":
         nums = pd.to_numeric(pd.Series(distinct, dtype=object), errors="coerce").to_numpy(dtype=float)
         if target.kind == "nps" or q.type == "nps":
@@ -235,26 +245,29 @@ def _code_column(values: pa.Array, target: _Target, codebook: Codebook, year: in
             ok = (nums >= 1) & (nums <= len(options)) & (nums == np.round(nums))
             by_value = option_codes[np.where(ok, nums, 0).astype(np.int64)]
             expected = f"a position 1-{len(options)} (numerical-value export)"
-        codes[present] = by_value[value_no[present]]
-        bad = np.flatnonzero(present & np.isnan(codes))
-        if len(bad):
-            _unknown(unknown, export, col, q, bad, np.array(distinct, dtype=object)[value_no[bad]], expected)
-        return codes
-    # labels: normalise each distinct value once, then map whole columns (per row language)
-    norm = [normalise_text(v) for v in distinct]
-    in_use = pd.unique(lang_no[present])
-    for li in in_use:
-        lang = languages[li]
-        mapping = _label_maps(codebook, q, year, lang)
-        by_value = np.array([float(mapping[n]) if n in mapping else np.nan for n in norm])
-        sel = present if len(in_use) == 1 else present & (lang_no == li)
-        codes[sel] = by_value[value_no[sel]]
-        bad = np.flatnonzero(sel & np.isnan(codes))
-        if len(bad):
+        codes = by_value[value_no]
+        report(np.isnan(codes), expected)
+    else:
+        # labels: normalise each distinct value once, then map whole columns (per row language)
+        norm = [normalise_text(v) for v in distinct]
+        row_lang = lang_no[present]
+        in_use = pd.unique(row_lang)
+        codes = np.full(len(present), np.nan)
+        for li in in_use:
+            lang = languages[li]
+            mapping = _label_maps(codebook, q, year, lang)
+            by_value = np.array([float(mapping[n]) if n in mapping else np.nan for n in norm])
+            if len(in_use) == 1:
+                codes = by_value[value_no]
+                bad = np.isnan(codes)
+            else:
+                sel = row_lang == li
+                codes[sel] = by_value[value_no[sel]]
+                bad = sel & np.isnan(codes)
             labels = [o.label(lang) for o in codebook.answer_options(q, year)]
-            _unknown(unknown, export, col, q, bad, np.array(distinct, dtype=object)[value_no[bad]],
-                     "one of " + "; ".join(labels))
-    return codes
+            report(bad, "one of " + "; ".join(labels))
+    ok = ~np.isnan(codes)
+    return present[ok], codes[ok]
 
 
 def _unknown(unknown: list, export: RawExport, col, q: Question, positions: np.ndarray,
@@ -287,12 +300,11 @@ def _export_long(export: RawExport, codebook: Codebook, year: int, targets: dict
                 idx = np.flatnonzero(values.is_valid().to_numpy(zero_copy_only=False))
                 texts.append((idx, target.question.id, target.item, values.filter(values.is_valid())))
             continue
-        codes = _code_column(values, target, codebook, year, lang_no, languages, numeric,
-                             export, col_by_key[key], unknown)
-        idx = np.flatnonzero(~np.isnan(codes))
+        idx, codes = _code_column(values, target, codebook, year, lang_no, languages, numeric,
+                                  export, col_by_key[key], unknown)
         if len(idx):
             item = "" if target.item.startswith("=") else target.item
-            long.add(idx, target.question.id, item, codes[idx])
+            long.add(idx, target.question.id, item, codes)
             if per_answer[target.question.id] > 1:
                 expanded_rows.append(len(long.parts) - 1)
     for idx, qid, item, text in texts:
@@ -306,7 +318,8 @@ def _check_one_answer(export, targets, long: _Long, start: int, expanded: list[i
     one chosen option per respondent."""
     idx = np.concatenate([long.parts[i][0] for i in expanded])
     q = np.concatenate([long.parts[i][1] for i in expanded])
-    dup = pd.Series(idx * (len(long.questions) + 1) + q).duplicated(keep=False).to_numpy()
+    key = idx * (len(long.questions) + 1) + q
+    dup = np.bincount(key)[key] > 1
     if not dup.any():
         return
     first = int(np.flatnonzero(dup)[0])
@@ -341,7 +354,8 @@ def harmonise(
 
     period = period or (dt.date(year, 1, 1), dt.date(year, 12, 31))
     files, resp_parts, unknown, warnings = [], [], [], []
-    long = _Long({qid: i for i, qid in enumerate(codebook.questions)}, {})
+    label_names, label_table = _label_table(codebook, year)
+    long = _Long({qid: i for i, qid in enumerate(codebook.questions)}, {}, label_table)
     offset = 0  # respondent number of each export's first row: rid = offset + row index
     sheet_of = {}  # file name -> sheet read, so later errors can name the sheet of an XLSX
     for export, _ in exports:
@@ -358,7 +372,8 @@ def harmonise(
         meta = export.meta
         lang_default = getattr(spec, "language", None) or edition or "nl"
         if meta["language"].notna().any():
-            languages = meta["language"].fillna(lang_default).astype(str).str.strip().str.lower()
+            column = pc.fill_null(_arrow_text(meta["language"]), lang_default)
+            languages = _str_series(pc.utf8_lower(pc.utf8_trim_whitespace(column)))
         else:
             languages = pd.Series(lang_default, index=meta.index)
         bad_lang = ~languages.isin(codebook.languages)
@@ -370,7 +385,8 @@ def harmonise(
                 expected=f"one of {', '.join(codebook.languages)} (codebook {codebook.path.name})",
             )
         numeric = getattr(spec, "values", "text") == "numeric"
-        lang_no, lang_names = pd.factorize(languages.to_numpy(dtype=object))
+        encoded_lang = pc.dictionary_encode(_arrow_text(languages))  # first-seen order, as pd.factorize
+        lang_no, lang_names = encoded_lang.indices.to_numpy(), encoded_lang.dictionary.to_pylist()
         first_part = len(long.parts)
         _export_long(export, codebook, year, targets, lang_no, list(lang_names), numeric, unknown, long)
         for k in range(first_part, len(long.parts)):
@@ -378,11 +394,11 @@ def harmonise(
             long.parts[k] = (part[0] + offset, *part[1:])
         offset += len(meta)
         resp = pd.DataFrame({
-            "respondent_id": meta["respondent_id"].astype(str).to_numpy(),
+            "respondent_id": meta["respondent_id"].astype(str).array,
             "source": name,
             "row": meta["row"].astype(int).to_numpy(),
-            "collector_id": meta["collector_id"].astype("string").fillna(getattr(spec, "collector", None) or "").to_numpy(),
-            "language": languages.to_numpy(),
+            "collector_id": meta["collector_id"].astype(str).fillna(getattr(spec, "collector", None) or "").array,
+            "language": languages.array,
             "start": meta["start"].to_numpy(),
             "end": meta["end"].to_numpy(),
             "has_dates": bool(meta["end"].notna().any() or meta["start"].notna().any()),
@@ -411,11 +427,18 @@ def harmonise(
         warnings.append(f"{sum(u.count for u, _ in unknown)} unknown answers counted as missing")
     respondents = pd.concat(resp_parts, ignore_index=True)
     n_resp = len(respondents)
+    # which questions each respondent answered (filled per column), and whether at all
+    answered_q = np.zeros((n_resp, len(long.questions)), dtype=bool)
+    answered = np.zeros(n_resp, dtype=bool)
+    for part, coded in zip(long.parts, long.coded):
+        answered[part[0]] = True  # any answer, open ones too
+        if coded and len(part[0]):
+            answered_q[part[0], part[1][0]] = True
     if long.parts:
-        rid, qno, item_no, code = (np.concatenate([p[k] for p in long.parts]) for k in range(4))
-        text = pa.concat_arrays([p[4] for p in long.parts])
+        rid, qno, item_no, code, label_no = (np.concatenate([p[k] for p in long.parts]) for k in range(5))
+        text = pa.concat_arrays([p[5] for p in long.parts])
     else:
-        rid, qno, item_no = (np.zeros(0, dtype=t) for t in (np.int64, np.int32, np.int32))
+        rid, qno, item_no, label_no = (np.zeros(0, dtype=t) for t in (np.int64, np.int32, np.int32, np.int32))
         code, text = np.zeros(0), pa.array([], type=pa.string())
     if redact is not None and text.null_count < len(text):
         encoded = pc.dictionary_encode(text)  # each distinct text redacted once
@@ -424,7 +447,9 @@ def harmonise(
 
     respondents["status"] = "used"
     # duplicates: identical answers -> excluded; different answers -> error
-    dup_id = respondents.duplicated("respondent_id", keep=False)
+    id_encoded = pc.dictionary_encode(_arrow_text(respondents["respondent_id"]))
+    id_no = id_encoded.indices.to_numpy()
+    dup_id = pd.Series(np.bincount(id_no)[id_no] > 1, index=respondents.index)
     respondents["signature"] = _signatures(long, rid, qno, item_no, code, text, n_resp,
                                            np.flatnonzero(dup_id.to_numpy()))
     if dup_id.any():
@@ -445,11 +470,6 @@ def harmonise(
     start, end = pd.Timestamp(period[0]), pd.Timestamp(period[1]) + pd.Timedelta(days=1)
     outside = (respondents["status"] == "used") & when.notna() & ((when < start) | (when >= end))
     respondents.loc[outside, "status"] = "outside_period"
-    # which questions each respondent answered: one boolean matrix, filled by indexing
-    answered_q = np.zeros((n_resp, len(long.questions)), dtype=bool)
-    answered_q[rid[~np.isnan(code)], qno[~np.isnan(code)]] = True
-    answered = np.zeros(n_resp, dtype=bool)
-    answered[rid] = True  # any answer, open ones too
     respondents.loc[(respondents["status"] == "used") & ~answered, "status"] = "no_answer"
     if not respondents["has_dates"].all():
         warnings.append("some exports have no date columns: the report period could not be checked for them")
@@ -462,7 +482,7 @@ def harmonise(
     used = (respondents["status"] == "used").to_numpy()
     keep = np.flatnonzero(used[rid])
     keep = keep[np.argsort(rid[keep], kind="stable")]
-    rid, qno, item_no, code = rid[keep], qno[keep], item_no[keep], code[keep]
+    rid, qno, item_no, code, label_no = rid[keep], qno[keep], item_no[keep], code[keep], label_no[keep]
     text = text.take(pa.array(keep))
     per_resp = respondents[["respondent_id", "collector_id", "language", "start", "end", "complete", "source"]]
     question = pd.Categorical.from_codes(qno, categories=list(codebook.questions))
@@ -473,12 +493,13 @@ def harmonise(
     responses = pd.DataFrame({
         "survey": pd.Categorical.from_codes(np.zeros(len(rid), dtype=np.int8), [codebook.survey]),
         "year": np.full(len(rid), year, dtype=np.int64),
-        **{c: _take(per_resp[c], rid) for c in per_resp.columns},
+        "respondent_id": _sorted_categorical(id_encoded, rid),
+        **dict(zip(per_resp.columns[1:], _pmap(lambda c: _take(per_resp[c], rid), per_resp.columns[1:]))),
         "question": question,
         "item": _sorted_categorical(pa.DictionaryArray.from_arrays(
             pa.array(item_remap[item_no], type=pa.int32()), pa.array(item_names[items_in_use], type=pa.string()))),
         "code": code.astype(float),
-        "label_nl": _labels_nl(codebook, year, question, code.astype(float)),
+        "label_nl": pd.Categorical.from_codes(label_no, categories=label_names),
         "text": pd.arrays.ArrowStringArray(pa.chunked_array([text], type=pa.string())),
     })
     responses = _typed(responses)
@@ -533,10 +554,11 @@ def _signatures(long: _Long, rid: np.ndarray, qno: np.ndarray, item_no: np.ndarr
     return sig
 
 
-def _labels_nl(codebook: Codebook, year: int, question: pd.Categorical, code: np.ndarray) -> pd.Categorical:
-    """Dutch label of each (question, code), looked up in one vectorised step."""
+def _label_table(codebook: Codebook, year: int) -> tuple[list[str], np.ndarray]:
+    """The Dutch labels (sorted) and a (question number, code) -> label number table; -1
+    where a code has no label. The last column stands for codes outside the table."""
     labels: dict[tuple[int, int], str] = {}
-    for qi, qid in enumerate(question.categories):
+    for qi, qid in enumerate(codebook.questions):
         q = codebook.questions[qid]
         if not q.asked_in(year):
             continue
@@ -551,22 +573,33 @@ def _labels_nl(codebook: Codebook, year: int, question: pd.Categorical, code: np
     names = sorted(set(labels.values()))
     slot = {name: i for i, name in enumerate(names)}
     width = 1 + max([c for _, c in labels] + [0])
-    table = np.full((len(question.categories), width + 1), -1, dtype=np.int32)
+    table = np.full((len(codebook.questions), width + 1), -1, dtype=np.int32)
     for (qi, c), label in labels.items():
         table[qi, c] = slot[label]
-    has = ~np.isnan(code) & (question.codes >= 0)
-    cidx = np.where(has, np.clip(np.nan_to_num(code, nan=width), 0, width), width).astype(np.int64)
-    qidx = np.where(question.codes >= 0, question.codes, 0)
-    codes = np.where(has, table[qidx, cidx], -1)
-    return pd.Categorical.from_codes(codes, categories=names)
+    return names, table
+
+
+def _label_numbers(table: np.ndarray, question: int, code: np.ndarray) -> np.ndarray:
+    """Label numbers of one question's codes (-1: no label)."""
+    width = table.shape[1] - 1
+    cidx = np.nan_to_num(code, nan=width, posinf=width, neginf=width).astype(np.int64)
+    cidx[(cidx < 0) | (cidx > width)] = width
+    return table[question][cidx]
 
 
 def _take(column: pd.Series, positions: np.ndarray):
     """Per-respondent values repeated for each of their answers (categorical for text)."""
     if column.dtype.kind in "Mb":
         return column.to_numpy()[positions]
-    values = pa.array(column.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
-    return _sorted_categorical(pc.dictionary_encode(values), positions)
+    return _sorted_categorical(pc.dictionary_encode(_arrow_text(column)), positions)
+
+
+def _arrow_text(column: pd.Series) -> pa.Array:
+    """A text column as one Arrow string array (no copy of pandas' Arrow-backed str)."""
+    values = pa.array(column, from_pandas=True)
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    return values if pa.types.is_string(values.type) else values.cast(pa.string())
 
 
 def _sorted_categorical(encoded: pa.DictionaryArray, positions: np.ndarray | None = None) -> pd.Categorical:
@@ -590,4 +623,4 @@ def _typed(df: pd.DataFrame) -> pd.DataFrame:
     df["start"] = pd.to_datetime(df["start"])
     df["end"] = pd.to_datetime(df["end"])
     df["complete"] = df["complete"].astype(bool)
-    return df[RESPONSE_COLUMNS]
+    return df if list(df.columns) == RESPONSE_COLUMNS else df[RESPONSE_COLUMNS]

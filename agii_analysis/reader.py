@@ -17,10 +17,12 @@ import functools
 import html
 import io
 import itertools
+import os
 import re
 import sys
 import zipfile
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -337,13 +339,13 @@ def _csv_arrow(data: bytes, head: str, sep: str) -> list[pa.Array] | None:
                                               ignore_empty_lines=False),
             convert_options=pa_csv.ConvertOptions(
                 column_types={f"f{i}": pa.string() for i in range(len(first))},
-                strings_can_be_null=False, quoted_strings_can_be_null=False),
+                null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=True),
         )
     except (pa.ArrowException, ValueError):
         return None
     if table.num_columns != len(first):
         return None
-    return [_clean(c) for c in table.columns]
+    return _pmap(_clean, table.columns)
 
 
 # --------------------------------------------------------------------------- XLSX
@@ -454,7 +456,7 @@ def _xlsx_arrow(raw: bytes, sheet: str | int | None) -> tuple[list[pa.Array], st
         table = reader.load_sheet(index, header_row=None, dtypes="string").to_arrow()
     except Exception:  # any trouble: the calamine path says what it is
         return None
-    columns = [_clean(c) for c in table.columns]
+    columns = _pmap(_clean, table.columns)
     if not columns or not len(columns[0]) or not columns[0][0].is_valid:
         return None
     if _meta_role(_clean_header(columns[0][0].as_py())) != "respondent_id":
@@ -490,6 +492,23 @@ def _starts_at_a1(raw: bytes, index: int) -> bool:
 
 # --------------------------------------------------------------------------- columns
 
+_POOL: dict = {}
+
+
+def _pmap(fn, items) -> list:
+    """map() over Arrow work on two threads (Arrow's kernels release the GIL); a pool per
+    process, dropped in a forked child, whose copy would have no threads behind it."""
+    items = list(items)
+    if len(items) < 2 or (os.cpu_count() or 1) < 2:
+        return [fn(x) for x in items]
+    pool = _POOL.get(os.getpid())
+    if pool is None:
+        _POOL.clear()
+        pool = _POOL[os.getpid()] = ThreadPoolExecutor(2, thread_name_prefix="agii-read")
+    return list(pool.map(fn, items))
+
+
+
 def _clean(column) -> pa.Array:
     """A column as stripped text with blanks as nulls (one Arrow pass, no Python objects)."""
     if isinstance(column, pa.ChunkedArray):
@@ -497,7 +516,10 @@ def _clean(column) -> pa.Array:
     if not pa.types.is_string(column.type):
         column = column.cast(pa.string())
     column = pc.utf8_trim_whitespace(column)
-    return pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column)
+    blank = pc.equal(column, "")
+    if pc.any(blank).as_py():  # empty or white space only (CSV empties are nulls already)
+        column = pc.if_else(blank, pa.scalar(None, pa.string()), column)
+    return column
 
 
 def _columns_of_rows(rows: list[list]) -> list[pa.Array]:
@@ -508,6 +530,11 @@ def _columns_of_rows(rows: list[list]) -> list[pa.Array]:
 
 def _valid(column: pa.Array) -> np.ndarray:
     return column.is_valid().to_numpy(zero_copy_only=False)
+
+
+def _str_series(column: pa.Array) -> pd.Series:
+    """A text column as pandas' own string dtype ("str": Arrow-backed, NaN when blank), no copy."""
+    return pd.Series(pd.array(column, dtype=pd.StringDtype("pyarrow", na_value=np.nan)))
 
 
 def _objects(column: pa.Array) -> np.ndarray:
@@ -539,7 +566,7 @@ def _parse_dates(values: pa.Array, rows: np.ndarray, index: int, name: str,
         if fmt is None:
             raise fail(int(pending[0]), _short(first))
         formats.remove(fmt)
-        parsed = _strptime(values.take(pa.array(pending)), fmt)
+        parsed = _strptime(values if len(pending) == len(values) else values.take(pa.array(pending)), fmt)
         ok = ~np.isnat(parsed)
         out[pending[ok]] = parsed[ok]
         pending = pending[~ok]
@@ -580,10 +607,16 @@ def _strptime(texts: pa.Array, fmt: str) -> np.ndarray:
         parsed = pd.to_datetime(pd.Series(_objects(texts), dtype=object), format=fmt, errors="coerce")
         return parsed.dt.round("s").to_numpy().astype("datetime64[us]")
     stamps = pc.strptime(texts, format=fmt, unit="s", error_is_null=True)
-    day = pc.struct_field(pc.extract_regex(texts, _shape(fmt)), "day")  # null where the shape differs
-    same = pc.fill_null(pc.equal(pc.cast(day, pa.int64()), pc.day(stamps)), False)
-    stamps = pc.if_else(same, stamps, pa.scalar(None, stamps.type))
-    return stamps.cast(pa.timestamp("us")).to_numpy(zero_copy_only=False)
+    out = stamps.cast(pa.timestamp("us")).to_numpy(zero_copy_only=False, writable=True)
+    shaped = pc.fill_null(pc.match_substring_regex(texts, _shape(fmt)), False).to_numpy(zero_copy_only=False)
+    out[~shaped] = np.datetime64("NaT")
+    # a rolled-over day lands on day 1-3 of the next month: only those are checked
+    maybe = np.flatnonzero(pc.fill_null(pc.less_equal(pc.day(stamps), 3), False).to_numpy(zero_copy_only=False) & shaped)
+    if len(maybe):
+        written = pc.struct_field(pc.extract_regex(texts.take(pa.array(maybe)), _shape(fmt)), "day")
+        rolled = pc.not_equal(pc.cast(written, pa.int64()), pc.day(stamps.take(pa.array(maybe))))
+        out[maybe[pc.fill_null(rolled, True).to_numpy(zero_copy_only=False)]] = np.datetime64("NaT")
+    return out
 
 
 def _parses(text: str, fmt: str) -> bool:
@@ -597,19 +630,21 @@ def _parses(text: str, fmt: str) -> bool:
 # --------------------------------------------------------------------------- ids
 
 def _respondent_ids(values: pa.Array, rows: np.ndarray, column: str, where: _Where,
-                    warnings: list[str]) -> np.ndarray:
+                    warnings: list[str]) -> pa.Array:
     """Ids as strings; Excel-rounded ones (1.14628E+11) made unique with `~r<row>`."""
     if values.null_count:
         pos = int(np.flatnonzero(~_valid(values))[0])
         raise where.error("respondent id is blank", column=column, row=int(rows[pos]),
                           expected="a respondent id in every respondent row")
-    ids = _objects(pc.replace_substring_regex(values, _INT_FLOAT_TEXT.pattern, r"\1"))
+    ids = pc.replace_substring_regex(values, _INT_FLOAT_TEXT.pattern, r"\1")
     rounded = np.flatnonzero(pc.match_substring_regex(values, _E_NOTATION.pattern)
                              .to_numpy(zero_copy_only=False))
     if len(rounded):
+        texts = _objects(ids)
         for pos in rounded:
-            ids[pos] = f"{ids[pos]}~r{rows[pos]}"
-        row, example = int(rows[rounded[0]]), ids[rounded[0]].split("~r")[0]
+            texts[pos] = f"{texts[pos]}~r{rows[pos]}"
+        ids = pa.array(texts, type=pa.string())
+        row, example = int(rows[rounded[0]]), texts[rounded[0]].split("~r")[0]
         warnings.append(
             f"{len(rounded)} respondent id(s) in column {column} were rounded by Excel "
             f"(e.g. {example} in row {row}); they were kept as '<id>~r<row>', so duplicates "
@@ -761,8 +796,8 @@ def _build(grid: list[pa.Array], where: _Where,
         seen.add(key)
         columns.append(ExportColumn(j, column_letter(j), question, h2[j], key))
 
-    def texts(role: str) -> np.ndarray:
-        return _objects(cells(roles[role])) if role in roles else np.full(len(rows), None, dtype=object)
+    def texts(role: str) -> pd.Series:
+        return _str_series(cells(roles[role]) if role in roles else pa.nulls(len(rows), pa.string()))
 
     def dates(role: str) -> pd.Series:
         if role not in roles:
@@ -772,12 +807,13 @@ def _build(grid: list[pa.Array], where: _Where,
 
     rid = roles["respondent_id"]
     ids = _respondent_ids(cells(rid), rows, _col(rid, h1[rid]), where, warnings)
+    start, end = _pmap(dates, ("start", "end"))
     meta = pd.DataFrame({
-        "respondent_id": pd.Series(ids, dtype=object),
-        "collector_id": pd.Series(texts("collector_id"), dtype=object),
-        "start": dates("start"),
-        "end": dates("end"),
-        "language": pd.Series(texts("language"), dtype=object),
+        "respondent_id": _str_series(ids),
+        "collector_id": texts("collector_id"),
+        "start": start,
+        "end": end,
+        "language": texts("language"),
         "row": pd.Series(rows, dtype="int64"),
     })
     return meta, {c.key: cells(c.position) for c in columns}, columns, dropped

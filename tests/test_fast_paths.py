@@ -10,7 +10,7 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from agii_analysis import reader
@@ -151,8 +151,13 @@ def date_text(draw):
     ]))
 
 
+ROLLED_OVER = ["02/30/2023", "2/31/2023 10:00", "04/31/23 1:02:03 PM", "2023-02-29", "2024-02-30 10:00:00",
+               "06/31/2023 04:21:36 PM", "2/29/2024", "20231-1-1", "7/3/2023 4:21:36PM"]
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.lists(date_text(), min_size=1, max_size=30))
+@example(ROLLED_OVER)
 def test_arrow_dates_agree_with_pandas_strptime(texts):
     import pyarrow as pa
 

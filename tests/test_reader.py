@@ -104,8 +104,9 @@ def test_condensed_layout(tmp_path, fmt):
     assert raw.meta["start"].tolist() == [pd.Timestamp("2023-07-31 16:21:36")] * 2
     assert raw.meta["end"].tolist() == [pd.Timestamp("2023-07-31 16:25:01")] * 2
     assert raw.meta["row"].tolist() == [3, 4]
-    assert raw.meta["language"].tolist() == [None, None]
+    assert raw.meta["language"].isna().all()
     assert list(raw.meta.columns) == ["respondent_id", "collector_id", "start", "end", "language", "row"]
+    assert all(str(raw.meta[c].dtype) == "str" for c in ("respondent_id", "collector_id", "language"))
     assert str(raw.meta["start"].dtype).startswith("datetime64")
     assert [c.letter for c in raw.columns] == ["J", "K", "L"]
     assert raw.columns[0] == ExportColumn(9, "J", "In welke provincie volgde u de lessen?", "Response",
@@ -218,7 +219,7 @@ def test_old_respondentid_only(tmp_path):
     rows = export_rows([("Vraag", ["Response"])], [[3292879998, "Ja"]], head=["RespondentID"])
     raw = read_export(write_csv(tmp_path / "e.csv", rows))
     assert raw.meta["respondent_id"].tolist() == ["3292879998"]
-    assert raw.meta["collector_id"].tolist() == [None]
+    assert raw.meta["collector_id"].isna().all()
     assert raw.meta["start"].isna().all() and raw.meta["end"].isna().all()
     assert raw.dropped == [] and [c.key for c in raw.columns] == ["Vraag | Response"]
 
@@ -249,7 +250,7 @@ def test_language_column(tmp_path, fmt):
 def test_language_only_by_its_exact_name(tmp_path):
     rows = export_rows([("Vraag", ["Response"])], [[1, "nl", "Ja"]], head=["Respondent ID", "Taal"])
     raw = read_export(write_csv(tmp_path / "e.csv", rows))
-    assert raw.meta["language"].tolist() == [None]
+    assert raw.meta["language"].isna().all()
     assert raw.dropped == ["Taal"]
 
 
@@ -419,6 +420,7 @@ def test_filled_private_columns_are_dropped(tmp_path, fmt, head):
     for planted in PLANTED:
         assert planted not in dump
     assert list(raw.meta.columns) == ["respondent_id", "collector_id", "start", "end", "language", "row"]
+    assert all(str(raw.meta[c].dtype) == "str" for c in ("respondent_id", "collector_id", "language"))
 
 
 def test_private_values_not_in_error_messages(tmp_path):
