@@ -19,6 +19,7 @@ import pandas as pd
 
 from . import __version__, stats
 from .codebook import NO_OPINION, NOT_APPLICABLE, Codebook, load_codebook
+from .files import atomic_write_text
 from .harmonise import Harmonised
 from .params import Params, load_params, params_path
 from .prepare import file_sha256, prepare
@@ -136,8 +137,8 @@ class Results:
 
     def to_json(self, path: Path | None = None) -> str:
         text = json.dumps(_clean(self.to_dict()), ensure_ascii=False, indent=1, allow_nan=False)
-        if path is not None:
-            Path(path).write_text(text, encoding="utf-8")
+        if path is not None:  # atomically: a parallel run reads it as soon as it exists
+            atomic_write_text(path, text)
         return text
 
 

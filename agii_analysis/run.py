@@ -22,7 +22,7 @@ import signal
 import sys
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -398,7 +398,7 @@ def _uninterrupted():
 
 
 def _preload() -> None:
-    """Import what every build needs once, before the pool forks (docs/performance.md, B)."""
+    """Import what every build needs, in a pool worker while its kernel starts (docs/performance.md)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -411,6 +411,13 @@ def _preload() -> None:
         import weasyprint  # noqa: F401
     except ImportError:  # pragma: no cover - installed with the package
         pass
+
+
+def _worker_init() -> None:
+    """A pool worker starts its kernel first, then imports what a build needs: the
+    kernel's start-up and these imports run side by side, in every worker at once."""
+    kernels.start_async(str(REPO_ROOT), KERNEL_ARGUMENTS)
+    _preload()
 
 
 def _build_worker(args):
@@ -430,14 +437,17 @@ def _build_worker(args):
 # ------------------------------------------------------------------ overview
 
 def build_overview(year: int, reports_dir: Path, formats: tuple[str, ...], surveys: list[str],
-                   force: bool, changed: bool) -> Outcome:
+                   force: bool, changed: bool, inputs_root: Path | None = None) -> Outcome:
+    """The year's overview from the surveys' results JSON files; `inputs_root` (a folder
+    laid out like reports/) stands in for the reports folder as their source."""
     from .appendix import write_overview
     from .results import Results
 
     year_dir = reports_dir / str(year)
     stem = f"overzicht_{year}"
     targets = [f"{stem}.ipynb"] + [f"{stem}.{f}" for f in formats]
-    result_files = [year_dir / s / output_names(s, year)["json"] for s in surveys]
+    source = Path(inputs_root or reports_dir)
+    result_files = [source / str(year) / s / output_names(s, year)["json"] for s in surveys]
     result_files = [p for p in result_files if p.exists()]
     key = hashlib.sha256(json.dumps([file_sha256(p) for p in result_files] + [file_sha256(template_for("overzicht")), _package_hash(), sorted(formats)]).encode()).hexdigest()[:24]
     prev = load_manifest(year_dir).get("overview") or {}
@@ -450,9 +460,10 @@ def build_overview(year: int, reports_dir: Path, formats: tuple[str, ...], surve
     staging.mkdir(parents=True)
     try:
         nb = staging / f"{stem}.ipynb"
-        execute_notebook(template_for("overzicht"), nb, {
-            "year": year, "reports_dir": str(reports_dir.relative_to(REPO_ROOT)) if reports_dir.is_relative_to(REPO_ROOT) else str(reports_dir),
-        })
+        execute_notebook(template_for("overzicht"), nb, {"year": year, "reports_dir": _shown(source)})
+        if inputs_root is not None:  # the notebook names the reports folder, not the stand-in
+            text = nb.read_text(encoding="utf-8")
+            _atomic_write(nb, text.replace(json.dumps(_shown(source))[1:-1], json.dumps(_shown(reports_dir))[1:-1]))
         render_outputs(nb, f"Overzicht klanttevredenheid {year}", formats)
         if "xlsx" in formats:
             results = [Results.from_json(p) for p in result_files]
@@ -470,6 +481,69 @@ def build_overview(year: int, reports_dir: Path, formats: tuple[str, ...], surve
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return Outcome("overzicht", year, "built", "", entry)
+
+
+def _shown(folder: Path) -> str:
+    """A folder as the notebooks name it: relative to the repository when inside it."""
+    folder = Path(folder)
+    return str(folder.relative_to(REPO_ROOT)) if folder.is_relative_to(REPO_ROOT) else str(folder)
+
+
+def _expected_seconds(params_file: Path, manifest: dict) -> float:
+    """How long a survey-year's build took last time (else: its template's code cells, as
+    seconds of the same order), to start the long ones first."""
+    entry = manifest["surveys"].get(params_file.stem) or {}
+    took = (entry.get("durations_s") or {}).get("total")
+    if took:
+        return float(took)
+    try:
+        cells = json.loads(template_for(params_file.stem).read_text(encoding="utf-8"))["cells"]
+    except (OSError, ValueError, KeyError):
+        return 0.0
+    return 0.1 * sum(c.get("cell_type") == "code" for c in cells)
+
+
+def _overview_worker(args) -> Outcome:
+    year, reports_dir, formats, surveys, inputs_root = args
+    if multiprocessing.parent_process() is not None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return build_overview(year, Path(reports_dir), formats, surveys, True, True, Path(inputs_root))
+    except Exception as exc:  # the parent builds it again the ordinary way and reports that
+        return Outcome("overzicht", year, "failed", f"{type(exc).__name__}: {exc}")
+
+
+def _overview_inputs(year_dir: Path, year: int, surveys: list[str], outcomes: dict[str, Outcome],
+                     snapshot: Path) -> bool:
+    """Copy every survey's new results JSON into `snapshot` (laid out like reports/) once
+    all of them exist: final files of surveys done or skipped, staged ones of surveys still
+    rendering. False while one is missing or a survey failed."""
+    found = {}
+    for survey in surveys:
+        name = output_names(survey, year)["json"]
+        outcome = outcomes.get(survey)
+        if outcome is not None:
+            if outcome.status == "failed":
+                return False
+            path = year_dir / survey / name
+        else:
+            staged = sorted(year_dir.glob(f"{STAGING_PREFIX}{survey}~*/{name}"))
+            path = staged[0] if len(staged) == 1 else None
+        if path is None or not path.exists():
+            return False
+        found[survey] = path
+    for survey, path in found.items():
+        target = snapshot / str(year) / survey / path.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            shutil.copyfile(path, target)  # staged files move away when their survey is swapped in
+        except FileNotFoundError:
+            final = year_dir / survey / path.name
+            if not final.exists():
+                return False
+            shutil.copyfile(final, target)
+    return True
 
 
 # ------------------------------------------------------------------ command
@@ -526,8 +600,6 @@ def run(by_year: dict[int, list[Path]], formats: tuple[str, ...], jobs: int = 1,
         def commit(o: Outcome) -> None:
             """A built survey goes into the manifest at once (not after the whole year)."""
             year_out.append(o)
-            if o.status == "built" and overview:
-                kernels.start_async(str(REPO_ROOT), KERNEL_ARGUMENTS)  # for the overview, while the pool works
             if o.status == "built":
                 with _uninterrupted():
                     manifest["surveys"][o.survey] = o.entry
@@ -537,19 +609,44 @@ def run(by_year: dict[int, list[Path]], formats: tuple[str, ...], jobs: int = 1,
             bar.set_postfix_str(o.survey)
             bar.update()
 
+        speculative = None  # the overview built in the pool while the last surveys render
         if jobs > 1 and len(tasks) > 1:
-            _preload()  # forked workers inherit the imports instead of paying them each
-            with ProcessPoolExecutor(max_workers=jobs) as pool:
+            surveys = sorted(set(manifest["surveys"]) | {Path(t[0]).stem for t in tasks})
+            snapshot = year_dir / f"{STAGING_PREFIX}overzicht-inputs~{os.getpid()}"
+            with ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init) as pool:
                 try:
-                    futures = [pool.submit(_build_worker, t) for t in tasks]
-                    for fut in as_completed(futures):
-                        commit(fut.result())
+                    # longest first, so the last ones to finish are short (and the overview fits beside them)
+                    ordered = sorted(tasks, key=lambda t: -_expected_seconds(Path(t[0]), manifest))
+                    pending = {pool.submit(_build_worker, t) for t in ordered}
+                    spec_future = None
+                    while pending:
+                        done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
+                        for fut in done:
+                            if fut is spec_future:
+                                speculative = fut.result()
+                            else:
+                                commit(fut.result())
+                        # every survey's results exist (the rest only render): the overview
+                        # can be built now, on a worker that would otherwise wait
+                        if (overview and spec_future is None and any(not f.done() for f in pending)
+                                and _overview_inputs(year_dir, year, surveys,
+                                                     {o.survey: o for o in year_out}, snapshot)):
+                            spec_future = pool.submit(_overview_worker, (year, str(reports_dir), formats, surveys,
+                                                                         str(snapshot)))
+                            pending.add(spec_future)
                 except BaseException:  # interrupted: stop the workers (they unwind on SIGTERM)
                     for proc in list((getattr(pool, "_processes", None) or {}).values()):
                         if proc.is_alive():
                             proc.terminate()
                     pool.shutdown(wait=True, cancel_futures=True)
                     raise
+                finally:
+                    shutil.rmtree(snapshot, ignore_errors=True)
+            if speculative is not None and speculative.status == "built":
+                with _uninterrupted():
+                    manifest["overview"] = speculative.entry
+                    _atomic_write(year_dir / "manifest.json", json.dumps(manifest, indent=1, ensure_ascii=False, default=str))
+                    (year_dir / f"{PENDING_PREFIX}overzicht.json").unlink(missing_ok=True)
         else:
             for t in tasks:
                 bar.set_postfix_str(Path(t[0]).stem)
@@ -567,13 +664,18 @@ def run(by_year: dict[int, list[Path]], formats: tuple[str, ...], jobs: int = 1,
             manifest.update({"year": year, "schema": "agii-manifest/1"})
             _atomic_write(year_dir / "manifest.json", json.dumps(manifest, indent=1, ensure_ascii=False, default=str))
         if overview and manifest["surveys"]:
-            changed = any(o.status == "built" for o in year_out)
+            changed, ov_force = any(o.status == "built" for o in year_out), force
+            early = speculative is not None and speculative.status == "built"
+            if early:  # built from the results now in place: skipped below while its key holds
+                changed = ov_force = False
             try:
-                ov = build_overview(year, reports_dir, formats, sorted(manifest["surveys"]), force, changed)
+                ov = build_overview(year, reports_dir, formats, sorted(manifest["surveys"]), ov_force, changed)
                 manifest["overview"] = ov.entry
                 _atomic_write(year_dir / "manifest.json", json.dumps(manifest, indent=1, ensure_ascii=False, default=str))
                 (year_dir / f"{PENDING_PREFIX}overzicht.json").unlink(missing_ok=True)
-                echo(f"{year} overzicht: {'up to date, skipped' if ov.status == 'skipped' else 'built'}")
+                if early and ov.status == "skipped":
+                    ov = Outcome("overzicht", year, "built", "built in the pool beside the last surveys", ov.entry)
+                echo(f"{year} overzicht: {'built' if ov.status == 'built' else 'up to date, skipped'}")
                 outcomes.append(ov)
             except AgiiError as exc:
                 warn(f"agii: error: overzicht {year}: {exc}")
