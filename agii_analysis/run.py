@@ -304,11 +304,10 @@ def build_survey(params_file: Path, formats: tuple[str, ...], reports_dir: Path,
     final = year_dir / survey
     names = output_names(survey, year)
     fp = fingerprint(params_file, formats)
-    previous = load_manifest(year_dir)["surveys"].get(survey)
     expected = [names["ipynb"], names["json"]] + [names[f] for f in formats]
-    if (not force and previous and previous.get("fingerprint", {}).get("key") == fp["key"]
-            and all((final / n).exists() for n in expected)):
-        return Outcome(survey, year, "skipped", "up to date", previous)
+    skipped = _up_to_date(survey, year, year_dir, fp, expected, force)
+    if skipped is not None:
+        return skipped
     timings = {}
     year_dir.mkdir(parents=True, exist_ok=True)
     staging = year_dir / f"{STAGING_PREFIX}{survey}~{os.getpid()}"
@@ -359,6 +358,28 @@ def build_survey(params_file: Path, formats: tuple[str, ...], reports_dir: Path,
             pending.unlink(missing_ok=True)
         raise
     return Outcome(survey, year, "built", "", entry)
+
+
+def _up_to_date(survey: str, year: int, year_dir: Path, fp: dict, expected: list[str],
+                force: bool) -> Outcome | None:
+    """The skipped outcome when the manifest entry has this fingerprint and every output exists."""
+    previous = load_manifest(year_dir)["surveys"].get(survey)
+    if (not force and previous and previous.get("fingerprint", {}).get("key") == fp["key"]
+            and all((year_dir / survey / n).exists() for n in expected)):
+        return Outcome(survey, year, "skipped", "up to date", previous)
+    return None
+
+
+def _skip_check(params_file: Path, formats: tuple[str, ...], reports_dir: Path, force: bool) -> Outcome | None:
+    """build_survey's first step alone (milliseconds): a pool is started only for the rest."""
+    try:
+        params = load_params(params_file)
+        names = output_names(params.survey, params.year)
+        expected = [names["ipynb"], names["json"]] + [names[f] for f in formats]
+        return _up_to_date(params.survey, params.year, reports_dir / str(params.year),
+                           fingerprint(params_file, formats), expected, force)
+    except AgiiError:
+        return None  # the build reports it
 
 
 def _fix_notebook_paths(nb_path: Path, staging: Path, final: Path) -> None:
@@ -610,6 +631,12 @@ def run(by_year: dict[int, list[Path]], formats: tuple[str, ...], jobs: int = 1,
             bar.update()
 
         speculative = None  # the overview built in the pool while the last surveys render
+        if jobs > 1 and len(tasks) > 1:  # what is up to date says so here, without a pool
+            for t in list(tasks):
+                skipped = _skip_check(Path(t[0]), formats, reports_dir, force)
+                if skipped is not None:
+                    commit(skipped)
+                    tasks.remove(t)
         if jobs > 1 and len(tasks) > 1:
             surveys = sorted(set(manifest["surveys"]) | {Path(t[0]).stem for t in tasks})
             snapshot = year_dir / f"{STAGING_PREFIX}overzicht-inputs~{os.getpid()}"

@@ -47,6 +47,17 @@ def test_overview_built_beside_the_last_surveys_is_the_final_one(tmp_path):
     assert ".staging-overzicht-inputs" not in text and str(tmp_path) in text
 
 
+def test_nothing_changed_starts_no_pool(tmp_path, monkeypatch):
+    run({YEAR: _files()}, ("html",), jobs=2, reports_dir=tmp_path, progress=False, echo=lambda *_: None)
+
+    def no_pool(*args, **kwargs):
+        raise AssertionError("a pool was started for surveys that are up to date")
+
+    monkeypatch.setattr(run_module, "ProcessPoolExecutor", no_pool)
+    outcomes = run({YEAR: _files()}, ("html",), jobs=2, reports_dir=tmp_path, progress=False, echo=lambda *_: None)
+    assert {o.survey: o.status for o in outcomes} == {s: "skipped" for s in [*SURVEYS, "overzicht"]}
+
+
 def test_a_survey_failing_after_its_results_gets_the_overview_rebuilt(tmp_path, monkeypatch):
     real = run_module.execute_notebook
     marker = _MARKER["path"] = tmp_path / "speculated"
