@@ -93,11 +93,14 @@ def test_xlsx_date_cells_with_fractions_round_to_seconds(tmp_path):
     assert raw.meta["row"].tolist() == [3, 4]
 
 
+def _csv(path: Path, body: str) -> Path:
+    path.write_text("Respondent ID,End Date,Hoe volgde u de vorming?\n,,Response\n" + body, encoding="utf-8")
+    return path
+
+
 def test_csv_with_a_blank_line_keeps_spreadsheet_rows(tmp_path, monkeypatch):
-    text = ("Respondent ID,End Date,Hoe volgde u de vorming?\n,,Response\n"
-            "114628000001,07/31/2023 04:21:36 PM,Online\n\n114628000002,07/31/2023 04:25:01 PM,Fysiek\n")
-    path = tmp_path / "blank.csv"
-    path.write_text(text, encoding="utf-8")
+    path = _csv(tmp_path / "blank.csv",
+                "114628000001,07/31/2023 04:21:36 PM,Online\n\n114628000002,07/31/2023 04:25:01 PM,Fysiek\n")
     taken = _spy(monkeypatch)
     raw = reader.read_export(path)
     assert taken["fast"] == 1  # Arrow keeps the blank line as an empty record (ignore_empty_lines=False)
@@ -106,10 +109,7 @@ def test_csv_with_a_blank_line_keeps_spreadsheet_rows(tmp_path, monkeypatch):
 
 
 def test_ragged_csv_is_read_by_the_csv_module_and_named(tmp_path, monkeypatch):
-    text = ("Respondent ID,End Date,Hoe volgde u de vorming?\n,,Response\n"
-            "114628000001,07/31/2023 04:21:36 PM,Online,extra\n")
-    path = tmp_path / "ragged.csv"
-    path.write_text(text, encoding="utf-8")
+    path = _csv(tmp_path / "ragged.csv", "114628000001,07/31/2023 04:21:36 PM,Online,extra\n")
     taken = _spy(monkeypatch)
     with pytest.raises(AgiiError) as err:
         reader.read_export(path)
