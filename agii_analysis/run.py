@@ -640,7 +640,9 @@ def run(by_year: dict[int, list[Path]], formats: tuple[str, ...], jobs: int = 1,
         if jobs > 1 and len(tasks) > 1:
             surveys = sorted(set(manifest["surveys"]) | {Path(t[0]).stem for t in tasks})
             snapshot = year_dir / f"{STAGING_PREFIX}overzicht-inputs~{os.getpid()}"
-            with ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init) as pool:
+            # fork, named: the workers are copies of this process (Python 3.14 would pick forkserver)
+            with ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init,
+                                     mp_context=multiprocessing.get_context("fork")) as pool:
                 try:
                     # longest first, so the last ones to finish are short (and the overview fits beside them)
                     ordered = sorted(tasks, key=lambda t: -_expected_seconds(Path(t[0]), manifest))
