@@ -17,6 +17,7 @@ import functools
 import html
 import io
 import itertools
+import math
 import os
 import re
 import sys
@@ -160,26 +161,36 @@ def _blank(value: object) -> bool:
     )
 
 
+_TIME_BASE = dt.datetime(1899, 12, 31)  # where fastexcel puts time-only cells and durations
+
+
 def _text(value: object) -> str | None:
-    """A cell as stripped text; numbers from XLSX as written ('3', not '3.0')."""
+    """A typed cell (slow paths) as the text fastexcel gives for it (fast path), so both
+    paths read the same: '3' not '3.0', dates as '2023-07-31 16:21:36[.600]', booleans
+    as 'true'/'false', a time of day on 1899-12-31."""
     if value is None:
         return None
     if isinstance(value, str):
         return value.strip() or None
     if isinstance(value, bool):
-        return "true" if value else "false"  # as the fast path (fastexcel) writes them
+        return "true" if value else "false"
     if isinstance(value, float):
         if value != value:
             return None
-        if value.is_integer() and abs(value) < 2**53:
-            return str(int(value))
+        if value.is_integer():
+            return "-0" if value == 0 and math.copysign(1, value) < 0 else str(int(value))
         return repr(value)
     if isinstance(value, int):
         return str(value)
+    if isinstance(value, dt.time):
+        value = dt.datetime.combine(_TIME_BASE, value)
+    elif isinstance(value, dt.timedelta):
+        value = _TIME_BASE + value
+    elif isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        value = dt.datetime.combine(value, dt.time())
     if isinstance(value, dt.datetime):
-        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(" ")
-    if isinstance(value, (dt.date, dt.time)):
-        return value.isoformat()
+        ms = f".{value.microsecond // 1000:03d}" if value.microsecond else ""
+        return value.strftime("%Y-%m-%d %H:%M:%S") + ms
     return str(value).strip() or None
 
 
@@ -299,7 +310,7 @@ def _csv_field_limit(text: str) -> None:
 
 def _read_csv(raw: bytes, where: _Where) -> tuple[list[pa.Array], str]:
     bom = raw.startswith(codecs.BOM_UTF8)
-    if not raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    if not raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and b"\x00" not in raw:
         # Fast path for the usual UTF-8 file: Arrow validates the UTF-8 itself, so the
         # bytes go in as they are; any other file is decoded first (and checked).
         body = raw[len(codecs.BOM_UTF8):] if bom else raw
@@ -310,7 +321,8 @@ def _read_csv(raw: bytes, where: _Where) -> tuple[list[pa.Array], str]:
     text, encoding = _decode(raw, where)
     sep = _detect_separator(text)
     _csv_field_limit(text)
-    columns = _csv_arrow(text.encode("utf-8"), text[: 1 << 16], sep) if encoding != "utf-8" else None
+    tried = encoding in ("utf-8", "utf-8-sig")  # the fast path above had it already
+    columns = None if tried else _csv_arrow(text.encode("utf-8"), text[: 1 << 16], sep)
     if columns is not None:
         return columns, encoding
     # ragged rows, blank lines or odd quoting: the csv module reads what Arrow refuses,
@@ -533,7 +545,7 @@ def _valid(column: pa.Array) -> np.ndarray:
 
 
 def _str_series(column: pa.Array) -> pd.Series:
-    """A text column as pandas' own string dtype ("str": Arrow-backed, NaN when blank), no copy."""
+    """A text column as pandas' own string dtype ("str": Arrow-backed, NaN when blank)."""
     return pd.Series(pd.array(column, dtype=pd.StringDtype("pyarrow", na_value=np.nan)))
 
 
@@ -570,6 +582,10 @@ def _parse_dates(values: pa.Array, rows: np.ndarray, index: int, name: str,
         ok = ~np.isnat(parsed)
         out[pending[ok]] = parsed[ok]
         pending = pending[~ok]
+
+    early = np.flatnonzero(out < np.datetime64("1900-01-01"))  # NaT compares False
+    if len(early):  # a time of day without a date (fastexcel puts it on 1899-12-31)
+        raise fail(int(early[0]), _short(values[int(early[0])].as_py()))
 
     serial = np.flatnonzero(numeric)
     if len(serial):

@@ -165,3 +165,32 @@ def test_arrow_dates_agree_with_pandas_strptime(texts):
         expected = pd.to_datetime(pd.Series(texts, dtype=object), format=fmt, errors="coerce")
         got = reader._strptime(pa.array(texts, type=pa.string()), fmt)
         assert pd.Series(got).tolist() == expected.dt.round("s").astype("datetime64[us]").tolist(), (fmt, texts)
+
+
+def test_typed_xlsx_cells_read_the_same_both_ways(tmp_path, monkeypatch):
+    """Cells that are not text: fastexcel's text for them is what the slow path writes too."""
+    cells = [dt.datetime(2023, 7, 31, 16, 21, 36, 600000), dt.date(2023, 3, 1), 1e16, -0.0, 2.5, 3.0, True,
+             dt.time(16, 21, 36), dt.timedelta(hours=1)]
+    head = [["Respondent ID", "End Date", *["Vraag"] + [None] * (len(cells) - 1)],
+            [None, None, *[f"optie {i}" for i in range(len(cells))]]]
+    path = _xlsx(tmp_path / "typed.xlsx", head + [[114628000001.0, dt.datetime(2023, 7, 31, 16, 25), *cells]])
+    with monkeypatch.context() as m:
+        taken = _spy(m)
+        fast = reader.read_export(path)
+        assert taken["fast"] == 1
+    with monkeypatch.context() as m:
+        _slow(m)
+        slow = reader.read_export(path)
+    assert fast.answers.iloc[0].tolist() == slow.answers.iloc[0].tolist() == [
+        "2023-07-31 16:21:36.600", "2023-03-01 00:00:00", "10000000000000000", "-0", "2.5", "3", "true",
+        "1899-12-31 16:21:36", "1899-12-31 01:00:00"]
+    pd.testing.assert_frame_equal(fast.meta, slow.meta)
+
+
+@pytest.mark.parametrize("slow", [False, True])
+def test_a_time_without_date_is_no_survey_date_either_way(tmp_path, monkeypatch, slow):
+    if slow:
+        _slow(monkeypatch)
+    path = _xlsx(tmp_path / "time.xlsx", HEAD + [["114628000001", dt.time(16, 21, 36), "Online"]])
+    with pytest.raises(AgiiError, match=r"column B 'End Date', row 3: cannot read '1899-12-31 16:21:36' as a date"):
+        reader.read_export(path)
