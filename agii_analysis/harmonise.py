@@ -289,10 +289,9 @@ def _export_long(export: RawExport, codebook: Codebook, year: int, targets: dict
     """Add the long rows of one export: coded columns in target order, then the texts."""
     col_by_key = {c.key: c for c in export.columns}
     texts = []
-    expanded_rows = []  # (first part, last part) of single-answer questions in one column per option
+    expanded_rows = []  # parts of single-answer questions given as one column per option
     per_answer = Counter(t.question.id for t in targets.values()
                          if t.kind != "text" and t.question.type in ("single", "scale", "nps"))
-    start = len(long.parts)
     for key, target in targets.items():
         values = export.cells[key]
         if target.kind == "text":
@@ -310,16 +309,16 @@ def _export_long(export: RawExport, codebook: Codebook, year: int, targets: dict
     for idx, qid, item, text in texts:
         long.add(idx, qid, item, None, text)
     if expanded_rows:
-        _check_one_answer(export, targets, long, start, expanded_rows, col_by_key)
+        _check_one_answer(export, targets, long, expanded_rows, col_by_key)
 
 
-def _check_one_answer(export, targets, long: _Long, start: int, expanded: list[int], col_by_key) -> None:
+def _check_one_answer(export, targets, long: _Long, expanded: list[int], col_by_key) -> None:
     """A single-answer question in the expanded layout (one column per option) must have
     one chosen option per respondent."""
     idx = np.concatenate([long.parts[i][0] for i in expanded])
     q = np.concatenate([long.parts[i][1] for i in expanded])
     key = idx * (len(long.questions) + 1) + q
-    dup = np.bincount(key)[key] > 1
+    dup = pd.Series(key).duplicated(keep=False).to_numpy()  # a hash, not rows x questions of memory
     if not dup.any():
         return
     first = int(np.flatnonzero(dup)[0])

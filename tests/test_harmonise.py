@@ -165,14 +165,29 @@ def test_period_from_params(tmp_path):
 
 
 def test_unknown_labels_counted_per_label_with_first_row(tmp_path):
-    # a trailing NUL makes a label numpy would compare as 'Online' (found by the mutation tests)
     f = export_csv(tmp_path / "a.csv", VORMING, [
-        (rid(1), D, vorming_answers(vorm="Online\x00")),
-        (rid(2), D, vorming_answers(vorm="Hybride")),
-        (rid(3), D, vorming_answers(vorm="Online\x00")),
-        (rid(4), D, vorming_answers(vorm="Online")),
+        (rid(1), D, vorming_answers(vorm="Hybride")),
+        (rid(2), D, vorming_answers(vorm="Online")),
+        (rid(3), D, vorming_answers(vorm="Hybride")),
+        (rid(4), D, vorming_answers(vorm="Fysiek ")),
     ])
     h = _h([f], unknown_labels="missing")
-    got = [(u.label, u.count, u.first_row) for u in h.unknown_labels]
-    assert got == [("Online\x00", 2, 3), ("Hybride", 1, 4)]
-    assert h.responses.query("question == 'vorm'")["code"].tolist() == [1.0]
+    assert [(u.label, u.count, u.first_row) for u in h.unknown_labels] == [("Hybride", 2, 3)]
+    assert h.responses.query("question == 'vorm'")["code"].tolist() == [1.0, 2.0]
+
+
+def test_unknown_label_counting_keeps_labels_numpy_would_merge():
+    # numpy compares 'Online\x00' as 'Online' (trailing NULs dropped); the mutation tests
+    # once reached this through a CSV holding a NUL byte
+    import numpy as np
+    from types import SimpleNamespace
+
+    from agii_analysis.harmonise import _unknown
+
+    export = SimpleNamespace(path="x.csv", meta=pd.DataFrame({"row": [3, 4, 5, 6]}))
+    col = SimpleNamespace(letter="K", key="vorm | Response")
+    unknown = []
+    _unknown(unknown, export, col, SimpleNamespace(id="vorm"), np.array([0, 1, 2, 3]),
+             np.array(["Online\x00", "Hybride", "Online\x00", "Online"], dtype=object), "one of …")
+    assert [(u.label, u.count, u.first_row) for u, _ in unknown] == [
+        ("Online\x00", 2, 3), ("Hybride", 1, 4), ("Online", 1, 6)]
