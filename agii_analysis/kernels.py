@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import atexit
 import os
+import queue
 import threading
+import time
 from multiprocessing import util as _mp_util
 
 _RESET = """\
@@ -33,7 +35,23 @@ del _os, _mpl, _plt
 _WARM_UP = "import agii_analysis.report\n"
 
 _lock = threading.Lock()
+_stopping = threading.Event()  # set by shutdown(): waits on the kernel give up
 _state: dict = {"km": None, "pid": None}
+_inherited: list = []  # a forked child's copy of its parent's manager: kept, never used or collected
+
+
+def _after_fork_in_child() -> None:
+    """A forked child starts without a kernel: a new lock (the parent's may have been held
+    by a starter thread at the fork), and the parent's manager put aside, so collecting
+    it cannot remove the parent's connection file."""
+    global _lock, _stopping
+    _lock, _stopping = threading.Lock(), threading.Event()
+    if _state.get("km") is not None:
+        _inherited.append(_state["km"])
+    _state.update(km=None, pid=None)
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def fresh_kernels() -> bool:
@@ -70,13 +88,25 @@ def _start_quietly(cwd: str, extra_arguments: list[str]) -> None:
 
 def _ensure(cwd: str, extra_arguments: list[str]):
     km = _state["km"]
-    if km is not None and _state["pid"] == os.getpid() and _run(km.is_alive):
-        return km
+    if km is not None and _state["pid"] == os.getpid():
+        if _run(km.is_alive):
+            return km
+        shutdown()  # died: release what is left of it before starting another
     km = _manager_class()(kernel_name="python3")
+    _stopping.clear()
     _run(km.start_kernel, extra_arguments=list(extra_arguments), cwd=cwd)
-    _state.update(km=km, pid=os.getpid(), cwd=cwd, warm=False)
-    _execute(km, _WARM_UP, timeout=120)
+    _state.update(km=km, pid=os.getpid())
+    try:
+        _execute(km, _WARM_UP, timeout=120)
+    except Exception:  # a warm-up that fails costs only its time: the notebook imports again
+        pass
     return km
+
+
+def settle() -> None:
+    """Wait for a kernel start in progress (before this process forks workers)."""
+    with _lock:
+        pass
 
 
 def _manager_class():
@@ -105,15 +135,27 @@ def release(km) -> None:
 
 
 def _execute(km, code: str, timeout: float = 60) -> None:
-    """Run code in the kernel without output or history; raise when it fails."""
+    """Run code in the kernel without output or history; raise when it fails. Waits in
+    short steps, so that shutdown() (a terminated run) ends the wait at once: a thread
+    left waiting with open sockets would hold up the process's exit."""
     kc = km.blocking_client()
     kc.start_channels()
     try:
-        kc.wait_for_ready(timeout=timeout)
-        reply = kc.execute_interactive(code, silent=True, store_history=False, timeout=timeout,
-                                       output_hook=lambda msg: None)
+        msg_id = kc.execute(code, silent=True, store_history=False)
+        deadline = time.monotonic() + timeout
+        while True:
+            if _stopping.is_set():
+                raise RuntimeError("the kernel is being shut down")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no answer from the kernel within {timeout:.0f} s")
+            try:
+                reply = kc.get_shell_msg(timeout=0.2)
+            except queue.Empty:
+                continue
+            if reply.get("parent_header", {}).get("msg_id") == msg_id:
+                break
         if reply["content"].get("status") != "ok":
-            raise RuntimeError(f"kernel reset failed: {reply['content'].get('evalue')}")
+            raise RuntimeError(f"{reply['content'].get('ename')}: {reply['content'].get('evalue')}")
     finally:
         kc.stop_channels()
 
@@ -134,7 +176,9 @@ def acquire(cwd: str, extra_arguments: list[str]):
 
 
 def shutdown() -> None:
-    """Stop this process's kernel (at exit, and after a failure)."""
+    """Stop this process's kernel (at exit, and after a failure); a warm-up or reset
+    waiting on it stops waiting."""
+    _stopping.set()
     km = _state.get("km")
     _state.update(km=None, pid=None)
     if km is None:
@@ -150,6 +194,10 @@ def _at_exit() -> None:
         shutdown()
 
 
+def shut_down_at_worker_exit() -> None:
+    """For a pool worker (call it in the worker): it leaves through os._exit, which skips
+    atexit, and a forked child starts with no finalizers, so register one now."""
+    _mp_util.Finalize(None, _at_exit, exitpriority=10)
+
+
 atexit.register(_at_exit)
-# pool workers leave through os._exit, which skips atexit but runs these finalizers
-_mp_util.Finalize(None, _at_exit, exitpriority=10)

@@ -1,7 +1,7 @@
 """`agii run`: build every report of a year (or one params file), atomically.
 
 Per survey-year: compute the results once, execute the template with papermill (in
-this process's Python, one kernel per notebook), render HTML and PDF, write the Excel
+this process's Python, on this process's warm kernel, kernels.py), render HTML and PDF, write the Excel
 appendix and the results JSON, all into a staging folder that replaces
 `reports/<year>/<survey>/` only when every requested format succeeded. A survey-year
 whose inputs, params, codebook, template and package code are unchanged since its
@@ -222,7 +222,11 @@ def execute_notebook(template: Path, output: Path, parameters: dict, progress: b
     def work():
         km = None
         try:
-            km = kernels.acquire(str(REPO_ROOT), KERNEL_ARGUMENTS)  # None: a fresh kernel
+            try:
+                km = kernels.acquire(str(REPO_ROOT), KERNEL_ARGUMENTS)  # None: a fresh kernel
+            except Exception as exc:
+                raise AgiiError(f"cannot start or reset a Jupyter kernel for {template.name} "
+                                f"({type(exc).__name__}: {exc})", expected="a working ipykernel in this environment") from exc
             pm.execute_notebook(
                 str(template), str(output), parameters=parameters, kernel_name="python3",
                 progress_bar=progress, cwd=str(REPO_ROOT), log_output=False, report_mode=False,
@@ -249,6 +253,7 @@ def execute_notebook(template: Path, output: Path, parameters: dict, progress: b
         log.setLevel(logging.CRITICAL)  # "Kernel died while waiting": we killed it
         try:
             _kill_kernels()
+            kernels.shutdown()  # and whatever still waits on it
             worker.join(10)
         finally:
             log.setLevel(level)
@@ -378,8 +383,8 @@ def _skip_check(params_file: Path, formats: tuple[str, ...], reports_dir: Path, 
         expected = [names["ipynb"], names["json"]] + [names[f] for f in formats]
         return _up_to_date(params.survey, params.year, reports_dir / str(params.year),
                            fingerprint(params_file, formats), expected, force)
-    except AgiiError:
-        return None  # the build reports it
+    except Exception:  # the build reports it, as one failed survey
+        return None
 
 
 def _fix_notebook_paths(nb_path: Path, staging: Path, final: Path) -> None:
@@ -437,6 +442,7 @@ def _preload() -> None:
 def _worker_init() -> None:
     """A pool worker starts its kernel first, then imports what a build needs: the
     kernel's start-up and these imports run side by side, in every worker at once."""
+    kernels.shut_down_at_worker_exit()
     kernels.start_async(str(REPO_ROOT), KERNEL_ARGUMENTS)
     _preload()
 
@@ -457,10 +463,21 @@ def _build_worker(args):
 
 # ------------------------------------------------------------------ overview
 
+def _overview_sources(year: int, source: Path, surveys: list[str], formats: tuple[str, ...]) -> tuple[list[Path], str]:
+    """The results files an overview is built from, and its key (their hashes, the
+    template, the package code, the formats)."""
+    result_files = [source / str(year) / s / output_names(s, year)["json"] for s in surveys]
+    result_files = [p for p in result_files if p.exists()]
+    key = hashlib.sha256(json.dumps([file_sha256(p) for p in result_files] + [file_sha256(template_for("overzicht")), _package_hash(), sorted(formats)]).encode()).hexdigest()[:24]
+    return result_files, key
+
+
 def build_overview(year: int, reports_dir: Path, formats: tuple[str, ...], surveys: list[str],
-                   force: bool, changed: bool, inputs_root: Path | None = None) -> Outcome:
+                   force: bool, changed: bool, inputs_root: Path | None = None,
+                   publish: bool = True) -> Outcome:
     """The year's overview from the surveys' results JSON files; `inputs_root` (a folder
-    laid out like reports/) stands in for the reports folder as their source."""
+    laid out like reports/) stands in for the reports folder as their source. Unpublished,
+    the outputs stay in their staging folder (named in the entry) for `_publish_overview`."""
     from .appendix import write_overview
     from .results import Results
 
@@ -468,9 +485,7 @@ def build_overview(year: int, reports_dir: Path, formats: tuple[str, ...], surve
     stem = f"overzicht_{year}"
     targets = [f"{stem}.ipynb"] + [f"{stem}.{f}" for f in formats]
     source = Path(inputs_root or reports_dir)
-    result_files = [source / str(year) / s / output_names(s, year)["json"] for s in surveys]
-    result_files = [p for p in result_files if p.exists()]
-    key = hashlib.sha256(json.dumps([file_sha256(p) for p in result_files] + [file_sha256(template_for("overzicht")), _package_hash(), sorted(formats)]).encode()).hexdigest()[:24]
+    result_files, key = _overview_sources(year, source, surveys, formats)
     prev = load_manifest(year_dir).get("overview") or {}
     if not force and not changed and prev.get("key") == key and all((year_dir / t).exists() for t in targets):
         return Outcome("overzicht", year, "skipped", "up to date", prev)
@@ -495,13 +510,38 @@ def build_overview(year: int, reports_dir: Path, formats: tuple[str, ...], surve
         outputs = _outputs(staging)
         entry = {"key": key, "surveys": surveys, "outputs": outputs,
                  "built_at": dt.datetime.now().isoformat(timespec="seconds")}
-        with _uninterrupted():
-            _write_pending(year_dir, "overzicht", entry)  # a half-done move: recover() drops the entry
-            for t in targets:  # every format succeeded: move them in, one rename each
-                os.replace(staging / t, year_dir / t)
+        if not publish:
+            return Outcome("overzicht", year, "built", "staged", entry | {"staging": str(staging)})
+        _move_overview_in(year_dir, staging, targets, entry)
+    finally:
+        if publish or sys.exc_info()[0] is not None:  # an unpublished one stays for the parent
+            shutil.rmtree(staging, ignore_errors=True)
+    return Outcome("overzicht", year, "built", "", entry)
+
+
+def _move_overview_in(year_dir: Path, staging: Path, targets: list[str], entry: dict) -> None:
+    with _uninterrupted():
+        _write_pending(year_dir, "overzicht", entry)  # a half-done move: recover() drops the entry
+        for t in targets:  # every format succeeded: move them in, one rename each
+            os.replace(staging / t, year_dir / t)
+
+
+def _publish_overview(year: int, reports_dir: Path, formats: tuple[str, ...], surveys: list[str],
+                      staged: Outcome) -> bool:
+    """Move an overview built beside the last surveys in, if the results now in place are
+    the ones it was built from (same key); else drop it. Its staging folder goes either way."""
+    staging = Path(staged.entry["staging"])
+    try:
+        year_dir = reports_dir / str(year)
+        _, key = _overview_sources(year, reports_dir, surveys, formats)
+        if key != staged.entry["key"]:
+            return False
+        stem = f"overzicht_{year}"
+        entry = {k: v for k, v in staged.entry.items() if k != "staging"}
+        _move_overview_in(year_dir, staging, [f"{stem}.ipynb"] + [f"{stem}.{f}" for f in formats], entry)
+        return True
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return Outcome("overzicht", year, "built", "", entry)
 
 
 def _shown(folder: Path) -> str:
@@ -530,21 +570,23 @@ def _overview_worker(args) -> Outcome:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        return build_overview(year, Path(reports_dir), formats, surveys, True, True, Path(inputs_root))
+        return build_overview(year, Path(reports_dir), formats, surveys, True, True, Path(inputs_root), publish=False)
     except Exception as exc:  # the parent builds it again the ordinary way and reports that
         return Outcome("overzicht", year, "failed", f"{type(exc).__name__}: {exc}")
 
 
-def _overview_inputs(year_dir: Path, year: int, surveys: list[str], outcomes: dict[str, Outcome],
-                     snapshot: Path) -> bool:
+def _overview_inputs(year_dir: Path, year: int, surveys: list[str], building: set[str],
+                     outcomes: dict[str, Outcome], snapshot: Path) -> bool:
     """Copy every survey's new results JSON into `snapshot` (laid out like reports/) once
-    all of them exist: final files of surveys done or skipped, staged ones of surveys still
-    rendering. False while one is missing or a survey failed."""
+    all of them exist: final files of surveys done, skipped or not in this run, staged ones
+    of surveys still rendering. False while one is missing or a survey failed."""
     found = {}
     for survey in surveys:
         name = output_names(survey, year)["json"]
         outcome = outcomes.get(survey)
-        if outcome is not None:
+        if survey not in building:
+            path = year_dir / survey / name
+        elif outcome is not None:
             if outcome.status == "failed":
                 return False
             path = year_dir / survey / name
@@ -641,7 +683,8 @@ def run(by_year: dict[int, list[Path]], formats: tuple[str, ...], jobs: int = 1,
             surveys = sorted(set(manifest["surveys"]) | {Path(t[0]).stem for t in tasks})
             snapshot = year_dir / f"{STAGING_PREFIX}overzicht-inputs~{os.getpid()}"
             # fork, named: the workers are copies of this process (Python 3.14 would pick forkserver)
-            with ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init,
+            kernels.settle()  # no kernel start half-done in this process while it forks
+            with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), initializer=_worker_init,
                                      mp_context=multiprocessing.get_context("fork")) as pool:
                 try:
                     # longest first, so the last ones to finish are short (and the overview fits beside them)
@@ -657,8 +700,8 @@ def run(by_year: dict[int, list[Path]], formats: tuple[str, ...], jobs: int = 1,
                                 commit(fut.result())
                         # every survey's results exist (the rest only render): the overview
                         # can be built now, on a worker that would otherwise wait
-                        if (overview and spec_future is None and any(not f.done() for f in pending)
-                                and _overview_inputs(year_dir, year, surveys,
+                        if (overview and spec_future is None and pending
+                                and _overview_inputs(year_dir, year, surveys, {Path(t[0]).stem for t in tasks},
                                                      {o.survey: o for o in year_out}, snapshot)):
                             spec_future = pool.submit(_overview_worker, (year, str(reports_dir), formats, surveys,
                                                                          str(snapshot)))
@@ -672,10 +715,14 @@ def run(by_year: dict[int, list[Path]], formats: tuple[str, ...], jobs: int = 1,
                 finally:
                     shutil.rmtree(snapshot, ignore_errors=True)
             if speculative is not None and speculative.status == "built":
-                with _uninterrupted():
-                    manifest["overview"] = speculative.entry
-                    _atomic_write(year_dir / "manifest.json", json.dumps(manifest, indent=1, ensure_ascii=False, default=str))
-                    (year_dir / f"{PENDING_PREFIX}overzicht.json").unlink(missing_ok=True)
+                if _publish_overview(year, reports_dir, formats, sorted(manifest["surveys"]), speculative):
+                    speculative.entry.pop("staging", None)
+                    with _uninterrupted():
+                        manifest["overview"] = speculative.entry
+                        _atomic_write(year_dir / "manifest.json", json.dumps(manifest, indent=1, ensure_ascii=False, default=str))
+                        (year_dir / f"{PENDING_PREFIX}overzicht.json").unlink(missing_ok=True)
+                else:
+                    speculative = None  # its results were not all swapped in: built again below
         else:
             for t in tasks:
                 bar.set_postfix_str(Path(t[0]).stem)

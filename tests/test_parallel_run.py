@@ -63,8 +63,13 @@ def test_a_survey_failing_after_its_results_gets_the_overview_rebuilt(tmp_path, 
     marker = _MARKER["path"] = tmp_path / "speculated"
 
     def failing(template, output, parameters, progress=False):
-        if template.name == "vorming.ipynb":  # its results exist: the others finish meanwhile
-            time.sleep(6)
+        if template.name == "vorming.ipynb":  # its results exist: wait until the others' do too
+            year_dir = Path(parameters["results_file"]).parents[1]
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and not all(
+                    list(year_dir.glob(f"*{s}*/{output_names(s, YEAR)['json']}")) for s in SURVEYS if s != "vorming"):
+                time.sleep(0.05)
+            time.sleep(1)  # the parent looks every 0.1 s: the overview task is queued by now
             raise run_module.AgiiError("notebook vorming.ipynb failed (test)")
         return real(template, output, parameters, progress)
 
