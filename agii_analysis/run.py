@@ -152,7 +152,7 @@ def recover(year_dir: Path) -> None:
                 manifest["overview"] = None  # a half-moved overview: rebuild it next time
         if year_dir.name.isdigit():
             manifest.update({"year": int(year_dir.name), "schema": "agii-manifest/1"})
-        _atomic_write(year_dir / "manifest.json", json.dumps(manifest, indent=1, ensure_ascii=False, default=str))
+        _save_manifest(year_dir, manifest)
         for p in pending:
             p.unlink(missing_ok=True)
 
@@ -201,6 +201,16 @@ def _swap_in(staging: Path, final: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.replace(staging, final)
+
+
+def _shown(folder: Path) -> str:
+    """A folder as the notebooks name it: relative to the repository when inside it."""
+    folder = Path(folder)
+    return str(folder.relative_to(REPO_ROOT)) if folder.is_relative_to(REPO_ROOT) else str(folder)
+
+
+def _save_manifest(year_dir: Path, manifest: dict) -> None:
+    _atomic_write(year_dir / "manifest.json", json.dumps(manifest, indent=1, ensure_ascii=False, default=str))
 
 
 def _outputs(folder: Path) -> list[dict]:
@@ -313,13 +323,15 @@ def build_survey(params_file: Path, formats: tuple[str, ...], reports_dir: Path,
     skipped = _up_to_date(survey, year, year_dir, fp, expected, force)
     if skipped is not None:
         return skipped
+    # warms up while the results are computed; started before the staging folder exists,
+    # so a termination cannot fall between creating that folder and the block that removes it
+    kernels.start_async(str(REPO_ROOT), KERNEL_ARGUMENTS)
     timings = {}
     year_dir.mkdir(parents=True, exist_ok=True)
     staging = year_dir / f"{STAGING_PREFIX}{survey}~{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     outputs = None
-    kernels.start_async(str(REPO_ROOT), KERNEL_ARGUMENTS)  # warms up while the results are computed
     try:
         t = time.perf_counter()
         res = compute(params)
@@ -327,7 +339,7 @@ def build_survey(params_file: Path, formats: tuple[str, ...], reports_dir: Path,
         timings["compute"] = time.perf_counter() - t
         t = time.perf_counter()
         execute_notebook(template_for(survey), staging / names["ipynb"], {
-            "params_file": str(params_file.relative_to(REPO_ROOT)) if params_file.is_relative_to(REPO_ROOT) else str(params_file),
+            "params_file": _shown(params_file),
             "results_file": str(staging / names["json"]),
             "survey": survey, "year": year,
             "suppression_threshold": params.suppression_threshold, "show_quotes": params.quotes,
@@ -346,7 +358,7 @@ def build_survey(params_file: Path, formats: tuple[str, ...], reports_dir: Path,
         _fix_notebook_paths(staging / names["ipynb"], staging, final)
         outputs = _outputs(staging)
         entry = {
-            "survey": survey, "year": year, "params_file": str(params_file.relative_to(REPO_ROOT)) if params_file.is_relative_to(REPO_ROOT) else str(params_file),
+            "survey": survey, "year": year, "params_file": _shown(params_file),
             "fingerprint": fp, "parameters": params.to_dict(), "accounting": res.accounting,
             "inputs": res.provenance["inputs"], "versions": res.provenance["versions"],
             "durations_s": {k: round(v, 3) for k, v in timings.items()} | {"total": round(time.perf_counter() - started, 3)},
@@ -390,7 +402,7 @@ def _skip_check(params_file: Path, formats: tuple[str, ...], reports_dir: Path, 
 def _fix_notebook_paths(nb_path: Path, staging: Path, final: Path) -> None:
     """The executed notebook names its results file by the final path, not the staging one."""
     text = nb_path.read_text(encoding="utf-8")
-    rel_final = str(final.relative_to(REPO_ROOT)) if final.is_relative_to(REPO_ROOT) else str(final)
+    rel_final = _shown(final)
     fixed = text.replace(str(staging), rel_final)
     if fixed != text:
         _atomic_write(nb_path, fixed)
@@ -544,12 +556,6 @@ def _publish_overview(year: int, reports_dir: Path, formats: tuple[str, ...], su
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _shown(folder: Path) -> str:
-    """A folder as the notebooks name it: relative to the repository when inside it."""
-    folder = Path(folder)
-    return str(folder.relative_to(REPO_ROOT)) if folder.is_relative_to(REPO_ROOT) else str(folder)
-
-
 def _expected_seconds(params_file: Path, manifest: dict) -> float:
     """How long a survey-year's build took last time (else: its template's code cells, as
     seconds of the same order), to start the long ones first."""
@@ -667,7 +673,7 @@ def run(by_year: dict[int, list[Path]], formats: tuple[str, ...], jobs: int = 1,
                 with _uninterrupted():
                     manifest["surveys"][o.survey] = o.entry
                     manifest.update({"year": year, "schema": "agii-manifest/1"})
-                    _atomic_write(year_dir / "manifest.json", json.dumps(manifest, indent=1, ensure_ascii=False, default=str))
+                    _save_manifest(year_dir, manifest)
                     (year_dir / f"{PENDING_PREFIX}{o.survey}.json").unlink(missing_ok=True)
             bar.set_postfix_str(o.survey)
             bar.update()
@@ -719,7 +725,7 @@ def run(by_year: dict[int, list[Path]], formats: tuple[str, ...], jobs: int = 1,
                     speculative.entry.pop("staging", None)
                     with _uninterrupted():
                         manifest["overview"] = speculative.entry
-                        _atomic_write(year_dir / "manifest.json", json.dumps(manifest, indent=1, ensure_ascii=False, default=str))
+                        _save_manifest(year_dir, manifest)
                         (year_dir / f"{PENDING_PREFIX}overzicht.json").unlink(missing_ok=True)
                 else:
                     speculative = None  # its results were not all swapped in: built again below
@@ -738,7 +744,7 @@ def run(by_year: dict[int, list[Path]], formats: tuple[str, ...], jobs: int = 1,
         if year_out and any(o.status != "failed" for o in year_out) or manifest["surveys"]:
             year_dir.mkdir(parents=True, exist_ok=True)
             manifest.update({"year": year, "schema": "agii-manifest/1"})
-            _atomic_write(year_dir / "manifest.json", json.dumps(manifest, indent=1, ensure_ascii=False, default=str))
+            _save_manifest(year_dir, manifest)
         if overview and manifest["surveys"]:
             changed, ov_force = any(o.status == "built" for o in year_out), force
             early = speculative is not None and speculative.status == "built"
@@ -747,7 +753,7 @@ def run(by_year: dict[int, list[Path]], formats: tuple[str, ...], jobs: int = 1,
             try:
                 ov = build_overview(year, reports_dir, formats, sorted(manifest["surveys"]), ov_force, changed)
                 manifest["overview"] = ov.entry
-                _atomic_write(year_dir / "manifest.json", json.dumps(manifest, indent=1, ensure_ascii=False, default=str))
+                _save_manifest(year_dir, manifest)
                 (year_dir / f"{PENDING_PREFIX}overzicht.json").unlink(missing_ok=True)
                 if early and ov.status == "skipped":
                     ov = Outcome("overzicht", year, "built", "built in the pool beside the last surveys", ov.entry)
