@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 
 from .codebook import Codebook, Question, normalise_text
 from .errors import AgiiError
-from .reader import RawExport, _pmap, _str_series
+from .reader import RawExport, _str_series
 
 EXCLUSION_REASONS = ("duplicate", "outside_period", "no_date", "no_answer")
 RESPONSE_COLUMNS = [
@@ -119,7 +119,22 @@ def _question_index(codebook: Codebook, year: int) -> dict[str, tuple[str, str]]
 
 
 def _label_maps(codebook: Codebook, q: Question, year: int, language: str) -> dict[str, int]:
-    """Normalised label -> code, the export's language first, then Dutch, then the rest."""
+    """Normalised label -> code, the export's language first, then Dutch, then the rest
+    (made once per codebook, question, year and language)."""
+    if _LABEL_MAPS.get("codebook") is not codebook:  # the last codebook's maps only
+        _LABEL_MAPS.clear()
+        _LABEL_MAPS.update(codebook=codebook, maps={})
+    key = (q.id, year, language)
+    maps = _LABEL_MAPS["maps"]
+    if key not in maps:
+        maps[key] = _make_label_maps(codebook, q, year, language)
+    return maps[key]
+
+
+_LABEL_MAPS: dict = {}
+
+
+def _make_label_maps(codebook: Codebook, q: Question, year: int, language: str) -> dict[str, int]:
     options = codebook.answer_options(q, year)
     order = [language, "nl", *[lang for lang in codebook.languages if lang not in (language, "nl")]]
     out: dict[str, int] = {}
@@ -187,26 +202,84 @@ def _match_columns(export: RawExport, codebook: Codebook, year: int):
 # --------------------------------------------------------------------------- coding
 
 class _Long:
-    """Long rows (row index, question, item, code, Dutch label number, text) collected as
-    arrays per column, joined once. Parts with codes are `coded` (the others hold texts)."""
+    """Long rows collected per column as parts (row indices, question number, item number,
+    and codes or texts), put in order once at the end (`assemble`)."""
 
     def __init__(self, questions: dict[str, int], items: dict[str, int], label_table: np.ndarray):
         self.questions, self.items, self.label_table = questions, items, label_table
-        self.parts: list[tuple] = []
-        self.coded: list[bool] = []
+        self.parts: list[_Part] = []
 
     def add(self, idx: np.ndarray, question: str, item: str, code: np.ndarray | None,
             text: pa.Array | None = None) -> None:
-        n, qno = len(idx), self.questions[question]
-        self.parts.append((
-            idx.astype(np.int64, copy=False),
-            np.full(n, qno, dtype=np.int32),
-            np.full(n, self.items.setdefault(item, len(self.items)), dtype=np.int32),
-            np.full(n, np.nan) if code is None else code,
-            np.full(n, -1, dtype=np.int32) if code is None else _label_numbers(self.label_table, qno, code),
-            pa.nulls(n, pa.string()) if text is None else text,
-        ))
-        self.coded.append(code is not None)
+        self.parts.append(_Part(idx.astype(np.int64, copy=False), self.questions[question],
+                                self.items.setdefault(item, len(self.items)), code, text))
+
+    def assemble(self, keep: np.ndarray, redact=None) -> dict:
+        """The rows of the respondents in `keep` (bool per respondent), respondent by
+        respondent, each in part order: a counting sort, no concatenation or argsort.
+        Codes come out in the smallest integer type pandas keeps for categoricals, as
+        every byte of a million-row table written costs (fresh memory)."""
+        count = np.zeros(len(keep), dtype=np.int64)
+        for part in self.parts:
+            count[part.idx] += 1  # a part holds each row at most once
+        count[~keep] = 0
+        cursor = np.cumsum(count) - count
+        total = int(count.sum())
+        part_no = np.empty(total, dtype=_codes_dtype(len(self.parts)))
+        code = np.empty(total)
+        label_no = np.empty(total, dtype=_codes_dtype(int(self.label_table.max()) + 1))
+        text_pos, texts = [], []
+        for k, part in enumerate(self.parts):
+            mine = keep[part.idx]
+            every = bool(mine.all())
+            rows = part.idx if every else part.idx[mine]
+            pos = cursor[rows]
+            cursor[rows] += 1
+            part_no[pos] = k
+            if part.code is not None:
+                codes = part.code if every else part.code[mine]
+                code[pos] = codes
+                label_no[pos] = _label_numbers(self.label_table, part.qno, codes)
+            else:
+                code[pos], label_no[pos] = np.nan, -1
+                text_pos.append(pos)
+                texts.append(part.text if every else part.text.filter(pa.array(mine)))
+        qno = np.array([p.qno for p in self.parts], dtype=_codes_dtype(len(self.questions)))
+        item_no = np.array([p.item for p in self.parts], dtype=_codes_dtype(len(self.items)))
+        return {"count": count, "qno": np.take(qno, part_no), "item_no": np.take(item_no, part_no),
+                "code": code, "label_no": label_no, "text": _sparse_text(total, text_pos, texts, redact)}
+
+    def subset(self, rids: np.ndarray, n: int, redact=None) -> list[list]:
+        """Rows of the respondents `rids` as lists (rid, question, item, code, text), in
+        part order: for telling duplicates apart, which are few."""
+        wanted = np.zeros(n, dtype=bool)
+        wanted[rids] = True
+        cols: list[list] = [[], [], [], [], []]
+        for part in self.parts:
+            mine = wanted[part.idx]
+            k = int(mine.sum())
+            if not k:
+                continue
+            cols[0].extend(part.idx[mine].tolist())
+            cols[1].extend([part.qno] * k)
+            cols[2].extend([part.item] * k)
+            if part.code is None:
+                cols[3].extend([np.nan] * k)
+                texts = part.text.filter(pa.array(mine)).to_pylist()
+                cols[4].extend(texts if redact is None else [redact(t) for t in texts])
+            else:
+                cols[3].extend(part.code[mine].tolist())
+                cols[4].extend([None] * k)
+        return cols
+
+
+@dataclass
+class _Part:
+    idx: np.ndarray
+    qno: int
+    item: int
+    code: np.ndarray | None
+    text: pa.Array | None
 
 
 def _code_column(values: pa.Array, target: _Target, codebook: Codebook, year: int,
@@ -248,24 +321,18 @@ def _code_column(values: pa.Array, target: _Target, codebook: Codebook, year: in
         codes = by_value[value_no]
         report(np.isnan(codes), expected)
     else:
-        # labels: normalise each distinct value once, then map whole columns (per row language)
+        # labels: normalise each distinct value once, map it in every language of the
+        # export, then pick each row's code by (row language, value) in one gather
         norm = [normalise_text(v) for v in distinct]
         row_lang = lang_no[present]
-        in_use = pd.unique(row_lang)
-        codes = np.full(len(present), np.nan)
-        for li in in_use:
-            lang = languages[li]
-            mapping = _label_maps(codebook, q, year, lang)
-            by_value = np.array([float(mapping[n]) if n in mapping else np.nan for n in norm])
-            if len(in_use) == 1:
-                codes = by_value[value_no]
-                bad = np.isnan(codes)
-            else:
-                sel = row_lang == li
-                codes[sel] = by_value[value_no[sel]]
-                bad = sel & np.isnan(codes)
-            labels = [o.label(lang) for o in codebook.answer_options(q, year)]
-            report(bad, "one of " + "; ".join(labels))
+        by_value = np.array([[float(m[n]) if n in m else np.nan for n in norm]
+                             for m in (_label_maps(codebook, q, year, lang) for lang in languages)])
+        codes = by_value[row_lang, value_no]
+        bad = np.isnan(codes)
+        if bad.any():
+            for li in pd.unique(row_lang):  # first-seen order
+                labels = [o.label(languages[li]) for o in codebook.answer_options(q, year)]
+                report(bad & (row_lang == li), "one of " + "; ".join(labels))
     ok = ~np.isnan(codes)
     return present[ok], codes[ok]
 
@@ -315,8 +382,8 @@ def _export_long(export: RawExport, codebook: Codebook, year: int, targets: dict
 def _check_one_answer(export, targets, long: _Long, expanded: list[int], col_by_key) -> None:
     """A single-answer question in the expanded layout (one column per option) must have
     one chosen option per respondent."""
-    idx = np.concatenate([long.parts[i][0] for i in expanded])
-    q = np.concatenate([long.parts[i][1] for i in expanded])
+    idx = np.concatenate([long.parts[i].idx for i in expanded])
+    q = np.concatenate([np.full(len(long.parts[i].idx), long.parts[i].qno) for i in expanded])
     key = idx * (len(long.questions) + 1) + q
     dup = pd.Series(key).duplicated(keep=False).to_numpy()  # a hash, not rows x questions of memory
     if not dup.any():
@@ -388,9 +455,8 @@ def harmonise(
         lang_no, lang_names = encoded_lang.indices.to_numpy(), encoded_lang.dictionary.to_pylist()
         first_part = len(long.parts)
         _export_long(export, codebook, year, targets, lang_no, list(lang_names), numeric, unknown, long)
-        for k in range(first_part, len(long.parts)):
-            part = long.parts[k]
-            long.parts[k] = (part[0] + offset, *part[1:])
+        for part in long.parts[first_part:]:
+            part.idx += offset
         offset += len(meta)
         resp = pd.DataFrame({
             "respondent_id": meta["respondent_id"].astype(str).array,
@@ -429,29 +495,18 @@ def harmonise(
     # which questions each respondent answered (filled per column), and whether at all
     answered_q = np.zeros((n_resp, len(long.questions)), dtype=bool)
     answered = np.zeros(n_resp, dtype=bool)
-    for part, coded in zip(long.parts, long.coded):
-        answered[part[0]] = True  # any answer, open ones too
-        if coded and len(part[0]):
-            answered_q[part[0], part[1][0]] = True
-    if long.parts:
-        rid, qno, item_no, code, label_no = (np.concatenate([p[k] for p in long.parts]) for k in range(5))
-        text = pa.concat_arrays([p[5] for p in long.parts])
-    else:
-        rid, qno, item_no, label_no = (np.zeros(0, dtype=t) for t in (np.int64, np.int32, np.int32, np.int32))
-        code, text = np.zeros(0), pa.array([], type=pa.string())
-    if redact is not None and text.null_count < len(text):
-        encoded = pc.dictionary_encode(text)  # each distinct text redacted once
-        redacted = pa.array([redact(t) for t in encoded.dictionary.to_pylist()], type=pa.string())
-        text = redacted.take(encoded.indices)
+    for part in long.parts:
+        answered[part.idx] = True  # any answer, open ones too
+        if part.code is not None:
+            answered_q[part.idx, part.qno] = True
 
     respondents["status"] = "used"
     # duplicates: identical answers -> excluded; different answers -> error
     id_encoded = pc.dictionary_encode(_arrow_text(respondents["respondent_id"]))
     id_no = id_encoded.indices.to_numpy()
     dup_id = pd.Series(np.bincount(id_no)[id_no] > 1, index=respondents.index)
-    respondents["signature"] = _signatures(long, rid, qno, item_no, code, text, n_resp,
-                                           np.flatnonzero(dup_id.to_numpy()))
     if dup_id.any():
+        respondents["signature"] = _signatures(long, n_resp, np.flatnonzero(dup_id.to_numpy()), redact)
         for resp_id, grp in respondents[dup_id].groupby("respondent_id", sort=False):
             if grp["signature"].nunique() > 1:
                 a, b = grp.iloc[0], grp[grp["signature"] != grp.iloc[0]["signature"]].iloc[0]
@@ -478,31 +533,28 @@ def harmonise(
     respondents["complete"] = answered_q[:, closed].all(axis=1) if closed else False
 
     # input order: export by export, row by row, then the questionnaire's column order
-    used = (respondents["status"] == "used").to_numpy()
-    keep = np.flatnonzero(used[rid])
-    keep = keep[np.argsort(rid[keep], kind="stable")]
-    rid, qno, item_no, code, label_no = rid[keep], qno[keep], item_no[keep], code[keep], label_no[keep]
-    text = text.take(pa.array(keep))
-    per_resp = respondents[["respondent_id", "collector_id", "language", "start", "end", "complete", "source"]]
-    question = pd.Categorical.from_codes(qno, categories=list(codebook.questions))
+    rows = long.assemble((respondents["status"] == "used").to_numpy(), redact)
+    count = rows["count"]
+    per_resp = respondents[["collector_id", "language", "start", "end", "complete", "source"]]
     item_names = np.array(list(long.items), dtype=object)
-    items_in_use = np.flatnonzero(np.bincount(item_no, minlength=len(item_names)))
+    items_in_use = np.flatnonzero(np.bincount(rows["item_no"], minlength=len(item_names)))
     item_remap = np.full(len(item_names), -1, dtype=np.int32)
     item_remap[items_in_use] = np.arange(len(items_in_use), dtype=np.int32)
+    n = len(rows["qno"])
     responses = pd.DataFrame({
-        "survey": pd.Categorical.from_codes(np.zeros(len(rid), dtype=np.int8), [codebook.survey]),
-        "year": np.full(len(rid), year, dtype=np.int64),
-        "respondent_id": _sorted_categorical(id_encoded, rid),
-        **dict(zip(per_resp.columns[1:], _pmap(lambda c: _take(per_resp[c], rid), per_resp.columns[1:]))),
-        "question": question,
+        "survey": pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), [codebook.survey]),
+        "year": np.full(n, year, dtype=np.int64),
+        "respondent_id": _sorted_categorical(id_encoded, count),
+        **{c: _repeat(per_resp[c], count) for c in per_resp.columns},
+        "question": pd.Categorical.from_codes(rows["qno"], categories=list(codebook.questions)),
         "item": _sorted_categorical(pa.DictionaryArray.from_arrays(
-            pa.array(item_remap[item_no], type=pa.int32()), pa.array(item_names[items_in_use], type=pa.string()))),
-        "code": code.astype(float),
-        "label_nl": pd.Categorical.from_codes(label_no, categories=label_names),
-        "text": pd.arrays.ArrowStringArray(pa.chunked_array([text], type=pa.string())),
-    })
+            pa.array(item_remap[rows["item_no"]], type=pa.int32()), pa.array(item_names[items_in_use], type=pa.string()))),
+        "code": rows["code"],
+        "label_nl": pd.Categorical.from_codes(rows["label_no"], categories=label_names),
+        "text": pd.arrays.ArrowStringArray(pa.chunked_array([rows["text"]], type=pa.string())),
+    }, copy=False)
     responses = _typed(responses)
-    respondents = respondents.drop(columns=["signature", "has_dates"])
+    respondents = respondents.drop(columns=["signature", "has_dates"], errors="ignore")
     respondents = respondents[["respondent_id", "source", "row", "collector_id", "language", "start", "end", "complete", "status"]]
     return Harmonised(codebook.survey, year, responses, respondents.reset_index(drop=True), files,
                       [u for u, _ in unknown], warnings)
@@ -517,8 +569,7 @@ def headline_missing(codebook: Codebook, files: list[FileSummary]) -> str:
             f"(its text in codebook {codebook.path.name}: {texts})")
 
 
-def _signatures(long: _Long, rid: np.ndarray, qno: np.ndarray, item_no: np.ndarray, code: np.ndarray,
-                text: pa.Array, n: int, rids: np.ndarray) -> np.ndarray:
+def _signatures(long: _Long, n: int, rids: np.ndarray, redact=None) -> np.ndarray:
     """An order-free hash of the answers of respondent rows `rids`, to tell identical
     copies (overlapping exports) from conflicts; 0 for the other rows.
 
@@ -526,21 +577,17 @@ def _signatures(long: _Long, rid: np.ndarray, qno: np.ndarray, item_no: np.ndarr
     combines the sum and the xor of its rows' hashes with their count.
     """
     sig = np.zeros(n, dtype=np.uint64)
-    if not len(rids) or not len(rid):
-        return sig
-    wanted = np.zeros(n, dtype=bool)
-    wanted[rids] = True
-    rows = np.flatnonzero(wanted[rid])
-    if not len(rows):
+    rid, qno, item_no, code, text = long.subset(rids, n, redact)
+    if not rid:
         return sig
     items = np.array(list(long.items), dtype=object)
     keyed = pd.DataFrame({
-        "question": qno[rows], "item": items[item_no[rows]],
-        "code": np.nan_to_num(code[rows], nan=-1.0),
-        "text": pd.Series(text.take(pa.array(rows)).to_pylist(), dtype=object).fillna(""),
+        "question": np.array(qno, dtype=np.int32), "item": items[np.array(item_no, dtype=np.int64)],
+        "code": np.nan_to_num(np.array(code, dtype=float), nan=-1.0),
+        "text": pd.Series(text, dtype=object).fillna(""),
     })
     row_hash = pd.util.hash_pandas_object(keyed, index=False).to_numpy(dtype=np.uint64)
-    sub_rid = rid[rows]
+    sub_rid = np.array(rid, dtype=np.int64)
     order = np.argsort(sub_rid, kind="stable")
     rid_sorted = sub_rid[order]
     h_sorted = row_hash[order]
@@ -578,19 +625,43 @@ def _label_table(codebook: Codebook, year: int) -> tuple[list[str], np.ndarray]:
     return names, table
 
 
-def _label_numbers(table: np.ndarray, question: int, code: np.ndarray) -> np.ndarray:
-    """Label numbers of one question's codes (-1: no label)."""
-    width = table.shape[1] - 1
-    cidx = np.nan_to_num(code, nan=width, posinf=width, neginf=width).astype(np.int64)
-    cidx[(cidx < 0) | (cidx > width)] = width
-    return table[question][cidx]
+def _codes_dtype(categories: int) -> type:
+    """The integer type pandas keeps categorical codes in for this many categories."""
+    return np.int8 if categories < 127 else np.int16 if categories < 32767 else np.int32
 
 
-def _take(column: pd.Series, positions: np.ndarray):
+def _sparse_text(total: int, positions: list[np.ndarray], texts: list[pa.Array], redact=None) -> pa.Array:
+    """A string array of `total` rows, null except at `positions` (which hold `texts`),
+    built from its buffers: the few texts are put in order, not a million take indices."""
+    if not texts:
+        return pa.nulls(total, pa.string())
+    pos, text = np.concatenate(positions), pa.concat_arrays(texts)
+    if redact is not None:
+        encoded = pc.dictionary_encode(text)  # each distinct text redacted once
+        redacted = pa.array([redact(t) for t in encoded.dictionary.to_pylist()], type=pa.string())
+        text = redacted.take(encoded.indices)
+    order = np.argsort(pos, kind="stable")
+    pos, text = pos[order], text.take(pa.array(order))  # a fresh array: offsets start at 0
+    offsets = np.zeros(total + 1, dtype=np.int32)
+    offsets[pos + 1] = pc.fill_null(pc.binary_length(text), 0).to_numpy(zero_copy_only=False)
+    np.cumsum(offsets, out=offsets)
+    valid = np.zeros(total, dtype=bool)
+    valid[pos] = text.is_valid().to_numpy(zero_copy_only=False)
+    return pa.StringArray.from_buffers(
+        total, pa.py_buffer(offsets), text.buffers()[2], pa.py_buffer(np.packbits(valid, bitorder="little")))
+
+
+def _label_numbers(table: np.ndarray, question: np.ndarray, code: np.ndarray) -> np.ndarray:
+    """Label numbers of (question number, code) pairs (-1: no label)."""
+    width = table.shape[1] - 1  # the last column: codes outside the table (and NaN) have no label
+    return table[question, np.where((code >= 0) & (code < width), code, width).astype(np.intp)]
+
+
+def _repeat(column: pd.Series, count: np.ndarray):
     """Per-respondent values repeated for each of their answers (categorical for text)."""
     if column.dtype.kind in "Mb":
-        return column.to_numpy()[positions]
-    return _sorted_categorical(pc.dictionary_encode(_arrow_text(column)), positions)
+        return np.repeat(column.to_numpy(), count)
+    return _sorted_categorical(pc.dictionary_encode(_arrow_text(column)), count)
 
 
 def _arrow_text(column: pd.Series) -> pa.Array:
@@ -601,25 +672,27 @@ def _arrow_text(column: pd.Series) -> pa.Array:
     return values if pa.types.is_string(values.type) else values.cast(pa.string())
 
 
-def _sorted_categorical(encoded: pa.DictionaryArray, positions: np.ndarray | None = None) -> pd.Categorical:
+def _sorted_categorical(encoded: pa.DictionaryArray, count: np.ndarray | None = None) -> pd.Categorical:
     """A categorical with sorted categories (as pd.Categorical makes them) from an Arrow
-    dictionary array, without a Python object per row."""
+    dictionary array, without a Python object per row; each row repeated `count` times."""
     order = pc.array_sort_indices(encoded.dictionary).to_numpy()
-    rank = np.empty(len(order) + 1, dtype=np.int32)
-    rank[order] = np.arange(len(order), dtype=np.int32)
+    rank = np.empty(len(order) + 1, dtype=_codes_dtype(len(order)))
+    rank[order] = np.arange(len(order))
     rank[-1] = -1  # null
     codes = rank[pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)]
-    if positions is not None:
-        codes = codes[positions]
+    if count is not None:
+        codes = np.repeat(codes, count)
     categories = pd.array(encoded.dictionary.take(order), dtype=pd.StringDtype("pyarrow", na_value=np.nan))
-    return pd.Categorical.from_codes(codes, categories=pd.Index(categories))
+    return pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(pd.Index(categories)), validate=False)
 
 
 def _typed(df: pd.DataFrame) -> pd.DataFrame:
     """The documented dtypes, stable across runs and Parquet round trips: categories
     for the repeated texts (survey, ids, language, source, question, item, label),
     string for open text, datetime64 for the dates, float for codes."""
-    df["start"] = pd.to_datetime(df["start"])
-    df["end"] = pd.to_datetime(df["end"])
-    df["complete"] = df["complete"].astype(bool)
+    for col in ("start", "end"):
+        if df[col].dtype.kind != "M":
+            df[col] = pd.to_datetime(df[col])
+    if df["complete"].dtype != bool:
+        df["complete"] = df["complete"].astype(bool)
     return df if list(df.columns) == RESPONSE_COLUMNS else df[RESPONSE_COLUMNS]

@@ -566,14 +566,18 @@ def _parse_dates(values: pa.Array, rows: np.ndarray, index: int, name: str,
         return where.error(f"cannot read {what} as a date", column=column, row=int(rows[pos]),
                            expected=_DATE_EXPECTED)
 
-    numeric = pc.fill_null(pc.match_substring_regex(values, _NUMBER_TEXT.pattern), False)
-    numeric = numeric.to_numpy(zero_copy_only=False)
-    present = _valid(values)
-    pending = np.flatnonzero(present & ~numeric)
+    pending = np.flatnonzero(_valid(values))
+    serial, numbers_checked = np.zeros(0, dtype=np.int64), False
     formats = list(_DATE_FORMATS)
     while len(pending):
         # the format of the first unparsed cell is tried on all of them: one pass per format in use
         first = values[int(pending[0])].as_py()
+        if not numbers_checked and _NUMBER_TEXT.match(first):  # Excel serial numbers, set aside once
+            # (no date format matches a plain number, so this can wait for the first one)
+            numeric = pc.match_substring_regex(values.take(pa.array(pending)), _NUMBER_TEXT.pattern)
+            numeric = numeric.to_numpy(zero_copy_only=False)
+            serial, pending, numbers_checked = pending[numeric], pending[~numeric], True
+            continue
         fmt = next((f for f in formats if _parses(first, f)), None)
         if fmt is None:
             raise fail(int(pending[0]), _short(first))
@@ -587,7 +591,6 @@ def _parse_dates(values: pa.Array, rows: np.ndarray, index: int, name: str,
     if len(early):  # a time of day without a date (fastexcel puts it on 1899-12-31)
         raise fail(int(early[0]), _short(values[int(early[0])].as_py()))
 
-    serial = np.flatnonzero(numeric)
     if len(serial):
         texts = pd.Series(_objects(values.take(pa.array(serial))), index=serial)
         numbers = pd.to_numeric(texts.str.replace(",", ".", regex=False))
@@ -652,9 +655,12 @@ def _respondent_ids(values: pa.Array, rows: np.ndarray, column: str, where: _Whe
         pos = int(np.flatnonzero(~_valid(values))[0])
         raise where.error("respondent id is blank", column=column, row=int(rows[pos]),
                           expected="a respondent id in every respondent row")
-    ids = pc.replace_substring_regex(values, _INT_FLOAT_TEXT.pattern, r"\1")
-    rounded = np.flatnonzero(pc.match_substring_regex(values, _E_NOTATION.pattern)
-                             .to_numpy(zero_copy_only=False))
+    ids, rounded = values, np.zeros(0, dtype=np.int64)
+    if pc.any(pc.match_substring(values, ".")).as_py():  # a substring search first: regexes cost
+        ids = pc.replace_substring_regex(values, _INT_FLOAT_TEXT.pattern, r"\1")
+    if pc.any(pc.match_substring(values, "e", ignore_case=True)).as_py():
+        rounded = np.flatnonzero(pc.match_substring_regex(values, _E_NOTATION.pattern)
+                                 .to_numpy(zero_copy_only=False))
     if len(rounded):
         texts = _objects(ids)
         for pos in rounded:

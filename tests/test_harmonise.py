@@ -59,6 +59,31 @@ def test_duplicates_outside_period_and_no_answer(tmp_path):
     assert set(h.responses["respondent_id"]) == {rid(1), rid(4)}
 
 
+def test_rows_in_input_order_with_texts_in_their_rows(tmp_path):
+    """Export by export, respondent by respondent, each in the questionnaire's column
+    order; excluded respondents leave no rows; each open answer stays with its respondent."""
+    a = export_csv(tmp_path / "a.csv", VORMING, [
+        (rid(1), D, vorming_answers(text="eerste")),
+        (rid(2), "12/31/2021 11:59:00 PM", vorming_answers(text="buiten de periode")),
+        (rid(3), D, vorming_answers(nps="", text="")),
+        (rid(4), D, vorming_answers(tevreden="", text="vierde, met e-mail a@b.be")),
+    ])
+    b = export_csv(tmp_path / "b.csv", VORMING, [(rid(5), D, vorming_answers(text="vijfde"))])
+    h = _h([a, b], redact=lambda t: t.replace("a@b.be", "[e-mail]"))
+    r = h.responses
+    order = ["thema", "vorm", "organisatie", "tevreden", "aspecten", "aspecten", "aspecten", "aspecten",
+             "aanraden", "verbeteren"]
+    expected = ([(rid(1), q) for q in order] + [(rid(3), q) for q in order if q not in ("aanraden", "verbeteren")]
+                + [(rid(4), q) for q in order if q != "tevreden"] + [(rid(5), q) for q in order])
+    assert list(zip(r["respondent_id"].astype(str), r["question"].astype(str))) == expected
+    texts = r[r["text"].notna()]
+    assert list(zip(texts["respondent_id"].astype(str), texts["text"])) == [
+        (rid(1), "eerste"), (rid(4), "vierde, met e-mail [e-mail]"), (rid(5), "vijfde")]
+    assert r.loc[r["question"] == "verbeteren", "code"].isna().all()
+    assert r.loc[r["question"] != "verbeteren", "code"].notna().all()
+    assert r["source"].astype(str).tolist() == ["a.csv"] * (len(r) - len(order)) + ["b.csv"] * len(order)
+
+
 def test_conflicting_duplicate_is_an_error(tmp_path):
     a = export_csv(tmp_path / "a.csv", VORMING, [(rid(1), D, vorming_answers("Tevreden"))])
     b = export_csv(tmp_path / "b.csv", VORMING, [(rid(1), D, vorming_answers("Ontevreden"))])

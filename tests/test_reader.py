@@ -293,6 +293,23 @@ def test_xlsx_real_dates_and_serial_numbers(tmp_path):
                                         pd.Timestamp("2023-01-02")]
 
 
+@pytest.mark.parametrize("cells", [("07/31/2023 04:21:36 PM", "45138,5", "45139"),
+                                   ("45138,5", "07/31/2023 04:21:36 PM", "45139")],
+                         ids=["text-first", "serial-first"])
+def test_csv_serial_numbers_among_text_dates(tmp_path, cells):
+    """Excel serial numbers in a CSV column of text dates, wherever the first one is."""
+    rows = export_rows([("Vraag", ["Response"])], [meta(i, end=c) + ["Ja"] for i, c in enumerate(cells)])
+    end = read_export(write_csv(tmp_path / "e.csv", rows)).meta["end"].tolist()
+    expected = {"07/31/2023 04:21:36 PM": "2023-07-31 16:21:36", "45138,5": "2023-07-31 12:00", "45139": "2023-08-01"}
+    assert end == [pd.Timestamp(expected[c]) for c in cells]
+
+
+def test_csv_serial_number_out_of_range_after_text_dates(tmp_path):
+    rows = export_rows([("Vraag", ["Response"])], [meta(1) + ["Ja"], meta(2, end="0") + ["Nee"]])
+    message = error_of(write_csv(tmp_path / "e.csv", rows))
+    assert "cannot read the number 0 as a date" in message and "row 4" in message
+
+
 def test_unparseable_date_names_file_column_row_and_format(tmp_path):
     rows = export_rows([("Vraag", ["Response"])],
                        [meta(1) + ["Ja"], meta(2, end="31/07/2023 16:21") + ["Nee"]])
