@@ -4,7 +4,8 @@ Starting a kernel and importing pandas, matplotlib and the report modules in it 
 about 1.3 CPU-seconds, a third of a report (docs/performance.md). A build executes many
 notebooks, so each build process keeps one kernel: before every notebook its namespace
 is reset to that of a fresh kernel (no user variables, execution count 1, no open
-figures, matplotlib's settings as at start, the working directory of the run); imported
+figures, matplotlib's settings and the warning filters as at start, pandas' default
+options, the working directory of the run); imported
 modules stay, which is the saving. A kernel that died or does not answer the reset is
 replaced. `AGII_FRESH_KERNEL=1` gives every notebook a new kernel instead.
 """
@@ -22,14 +23,21 @@ _RESET = """\
 get_ipython().reset(new_session=False)
 get_ipython().execution_count = 1
 import os as _os
+import warnings as _warnings
 import matplotlib as _mpl
 import matplotlib.pyplot as _plt
+import pandas as _pd
 _os.chdir({cwd!r})
 _plt.close("all")
-if not hasattr(get_ipython(), "_agii_rc"):
-    get_ipython()._agii_rc = _mpl.rcParams.copy()
-_mpl.rcParams.update(get_ipython()._agii_rc)
-del _os, _mpl, _plt
+if not hasattr(get_ipython(), "_agii_start"):
+    get_ipython()._agii_start = (_mpl.rcParams.copy(), list(_warnings.filters))
+_mpl.rcParams.update(get_ipython()._agii_start[0])
+_warnings.filters[:] = get_ipython()._agii_start[1]
+getattr(_warnings, "_filters_mutated", lambda: None)()  # what resetwarnings() calls
+with _warnings.catch_warnings():
+    _warnings.simplefilter("ignore")
+    _pd.reset_option("all")
+del _os, _warnings, _mpl, _plt, _pd
 """
 # imported while the kernel waits for its first notebook (the run's parent is busy computing)
 _WARM_UP = "import agii_analysis.report\n"

@@ -17,6 +17,7 @@ import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from . import _fastimport  # noqa: F401  (before anything imports jsonschema)
 from .files import atomic_write_bytes
 
 if TYPE_CHECKING:

@@ -26,6 +26,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import _fastimport  # noqa: F401  (before anything imports jsonschema)
 from . import kernels
 from .errors import AgiiError
 from .files import atomic_write_text

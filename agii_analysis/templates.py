@@ -11,9 +11,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import nbformat
 import yaml
 
+from . import _fastimport  # noqa: F401  (before nbformat imports jsonschema)
 from .params import REPO_ROOT
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
@@ -58,6 +58,8 @@ def store_templates(paths: list[Path] | None = None) -> None:
             raise SystemExit(f"{path.name}: {problems[0]}")
         tmp = path.with_name(f".{path.stem}.executing.ipynb")
         try:
+            import nbformat
+
             execute_notebook(path, tmp, {})
             nb = tidy(nbformat.read(tmp, as_version=4))
             nb.cells = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
@@ -69,6 +71,8 @@ def store_templates(paths: list[Path] | None = None) -> None:
 
 def check_template(path: Path, require_outputs: bool = True) -> list[str]:
     """Reasons a template must not be committed (empty list: fine)."""
+    import nbformat
+
     nb = nbformat.read(path, as_version=4)
     problems = []
     cell = _parameters_cell(nb)
