@@ -654,7 +654,8 @@ def _versions() -> dict:
     import importlib.metadata as md
 
     out = {"python": platform.python_version(), "agii_analysis": __version__}
-    for pkg in ("pandas", "numpy", "matplotlib", "openpyxl", "papermill", "nbconvert", "weasyprint", "python-calamine"):
+    for pkg in ("pandas", "numpy", "pyarrow", "matplotlib", "openpyxl", "papermill", "nbconvert", "weasyprint",
+                "fastexcel", "python-calamine"):
         try:
             out[pkg] = md.version(pkg)
         except md.PackageNotFoundError:
