@@ -121,17 +121,17 @@ def _question_index(codebook: Codebook, year: int) -> dict[str, tuple[str, str]]
 def _label_maps(codebook: Codebook, q: Question, year: int, language: str) -> dict[str, int]:
     """Normalised label -> code, the export's language first, then Dutch, then the rest
     (made once per codebook, question, year and language)."""
-    if _LABEL_MAPS.get("codebook") is not codebook:  # the last codebook's maps only
-        _LABEL_MAPS.clear()
-        _LABEL_MAPS.update(codebook=codebook, maps={})
+    global _LABEL_MAPS
+    cached = _LABEL_MAPS  # the last codebook's maps only; one read, so threads cannot mix them
+    if cached[0] is not codebook:
+        cached = _LABEL_MAPS = (codebook, {})
     key = (q.id, year, language)
-    maps = _LABEL_MAPS["maps"]
-    if key not in maps:
-        maps[key] = _make_label_maps(codebook, q, year, language)
-    return maps[key]
+    if key not in cached[1]:
+        cached[1][key] = _make_label_maps(codebook, q, year, language)
+    return cached[1][key]
 
 
-_LABEL_MAPS: dict = {}
+_LABEL_MAPS: tuple = (None, {})
 
 
 def _make_label_maps(codebook: Codebook, q: Question, year: int, language: str) -> dict[str, int]:
@@ -228,13 +228,14 @@ class _Long:
         part_no = np.empty(total, dtype=_codes_dtype(len(self.parts)))
         code = np.empty(total)
         label_no = np.empty(total, dtype=_codes_dtype(int(self.label_table.max()) + 1))
-        text_pos, texts = [], []
+        text_pos, texts, written = [], [], 0
         for k, part in enumerate(self.parts):
             mine = keep[part.idx]
             every = bool(mine.all())
             rows = part.idx if every else part.idx[mine]
             pos = cursor[rows]
             cursor[rows] += 1
+            written += len(rows)
             part_no[pos] = k
             if part.code is not None:
                 codes = part.code if every else part.code[mine]
@@ -244,6 +245,8 @@ class _Long:
                 code[pos], label_no[pos] = np.nan, -1
                 text_pos.append(pos)
                 texts.append(part.text if every else part.text.filter(pa.array(mine)))
+        if written != total:  # a row held twice by one part: counted once, written twice
+            raise AssertionError(f"{written} long rows written into {total} slots")
         qno = np.array([p.qno for p in self.parts], dtype=_codes_dtype(len(self.questions)))
         item_no = np.array([p.item for p in self.parts], dtype=_codes_dtype(len(self.items)))
         return {"count": count, "qno": np.take(qno, part_no), "item_no": np.take(item_no, part_no),

@@ -34,7 +34,7 @@ if not hasattr(get_ipython(), "_agii_start"):
 _mpl.rcParams.update(get_ipython()._agii_start[0])
 _warnings.filters[:] = get_ipython()._agii_start[1]
 getattr(_warnings, "_filters_mutated", lambda: None)()  # what resetwarnings() calls
-with _warnings.catch_warnings():
+with _warnings.catch_warnings():  # pandas' defaults: nothing the kernel imports sets an option
     _warnings.simplefilter("ignore")
     _pd.reset_option("all")
 del _os, _warnings, _mpl, _plt, _pd
