@@ -13,6 +13,7 @@ replaced. `AGII_FRESH_KERNEL=1` gives every notebook a new kernel instead.
 from __future__ import annotations
 
 import atexit
+import functools
 import os
 import queue
 import threading
@@ -118,7 +119,40 @@ def settle() -> None:
 
 
 def _manager_class():
+    from jupyter_client.asynchronous import AsyncKernelClient
     from jupyter_client.manager import AsyncKernelManager
+
+    class Client(AsyncKernelClient):
+        """The client papermill opens on the warm kernel for each notebook.
+
+        Ready, as in jupyter_client, once the kernel answered a kernel_info request on
+        the shell channel and a message came in on IOPub (so IOPub is connected);
+        jupyter_client then also waits until IOPub has been silent for 0.2 s, which is
+        all of the time a notebook of a warm kernel spends starting and does nothing
+        for nbclient, which matches every IOPub message to its own request.
+        """
+
+        async def wait_for_ready(self, timeout: float | None = None) -> None:
+            deadline = time.monotonic() + (timeout if timeout is not None else float("inf"))
+            while True:
+                self.kernel_info()
+                try:
+                    msg = await self.shell_channel.get_msg(timeout=1)
+                except queue.Empty:
+                    pass
+                else:
+                    if msg["msg_type"] == "kernel_info_reply":
+                        try:
+                            await self.iopub_channel.get_msg(timeout=0.2)
+                        except queue.Empty:
+                            pass
+                        else:
+                            self._handle_kernel_info_reply(msg)
+                            return
+                if not await self._async_is_alive():
+                    raise RuntimeError("Kernel died before replying to kernel_info")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
 
     class Manager(AsyncKernelManager):
         """Remembers the clients papermill opens on it, to close them after each notebook."""
@@ -128,7 +162,7 @@ def _manager_class():
             self.__dict__.setdefault("_agii_clients", []).append(kc)
             return kc
 
-    return Manager
+    return functools.partial(Manager, client_factory=Client)
 
 
 def release(km) -> None:
