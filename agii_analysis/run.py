@@ -307,8 +307,35 @@ def render_outputs(nb_path: Path, title: str, formats: tuple[str, ...]) -> None:
 
 # ------------------------------------------------------------------ one survey-year
 
+@dataclass
+class Staged:
+    """A survey-year whose results, executed notebook and Excel appendix are in its
+    staging folder, waiting for its HTML/PDF and the swap (`finish_survey`): with
+    `--jobs N` that second half can go to whichever worker is free first."""
+
+    survey: str
+    year: int
+    params_file: str
+    formats: tuple
+    staging: str
+    final: str
+    title: str
+    expected: list
+    entry: dict  # the manifest entry so far
+    timings: dict
+    elapsed: float  # seconds spent on the first half
+
+
 def build_survey(params_file: Path, formats: tuple[str, ...], reports_dir: Path, force: bool = False,
                  progress: bool = False) -> Outcome:
+    staged = start_survey(params_file, formats, reports_dir, force, progress)
+    return staged if isinstance(staged, Outcome) else finish_survey(staged)
+
+
+def start_survey(params_file: Path, formats: tuple[str, ...], reports_dir: Path, force: bool = False,
+                 progress: bool = False) -> Outcome | Staged:
+    """Results, executed notebook and Excel appendix into a staging folder (or the
+    skipped outcome when the survey-year is up to date)."""
     from .appendix import write_appendix
     from .results import compute
 
@@ -332,7 +359,6 @@ def build_survey(params_file: Path, formats: tuple[str, ...], reports_dir: Path,
     staging = year_dir / f"{STAGING_PREFIX}{survey}~{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    outputs = None
     try:
         t = time.perf_counter()
         res = compute(params)
@@ -346,36 +372,55 @@ def build_survey(params_file: Path, formats: tuple[str, ...], reports_dir: Path,
             "suppression_threshold": params.suppression_threshold, "show_quotes": params.quotes,
         }, progress)
         timings["notebook"] = time.perf_counter() - t
-        t = time.perf_counter()
-        render_outputs(staging / names["ipynb"], f"{res.title} — {year}", formats)
-        timings["render"] = time.perf_counter() - t
         if "xlsx" in formats:
             t = time.perf_counter()
             write_appendix(res, staging / names["xlsx"])
             timings["xlsx"] = time.perf_counter() - t
-        missing = [n for n in expected if not (staging / n).exists()]
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    entry = {
+        "survey": survey, "year": year, "params_file": _shown(params_file),
+        "fingerprint": fp, "parameters": params.to_dict(), "accounting": res.accounting,
+        "inputs": res.provenance["inputs"], "versions": res.provenance["versions"],
+    }
+    return Staged(survey, year, str(params_file), tuple(formats), str(staging), str(final),
+                  f"{res.title} — {year}", expected, entry, timings, time.perf_counter() - started)
+
+
+def finish_survey(staged: Staged) -> Outcome:
+    """HTML and PDF from the staged notebook, then the staging folder swapped in."""
+    started = time.perf_counter()
+    staging, final = Path(staged.staging), Path(staged.final)
+    year_dir, names = final.parent, output_names(staged.survey, staged.year)
+    timings = dict(staged.timings)
+    outputs = None
+    try:
+        t = time.perf_counter()
+        render_outputs(staging / names["ipynb"], staged.title, staged.formats)
+        timings["render"] = time.perf_counter() - t
+        missing = [n for n in staged.expected if not (staging / n).exists()]
         if missing:
             raise AgiiError(f"outputs not written: {', '.join(missing)}")
         _fix_notebook_paths(staging / names["ipynb"], staging, final)
         outputs = _outputs(staging)
-        entry = {
-            "survey": survey, "year": year, "params_file": _shown(params_file),
-            "fingerprint": fp, "parameters": params.to_dict(), "accounting": res.accounting,
-            "inputs": res.provenance["inputs"], "versions": res.provenance["versions"],
-            "durations_s": {k: round(v, 3) for k, v in timings.items()} | {"total": round(time.perf_counter() - started, 3)},
+        order = ("compute", "notebook", "render", "xlsx")
+        entry = staged.entry | {
+            "durations_s": {k: round(timings[k], 3) for k in order if k in timings}
+            | {"total": round(staged.elapsed + time.perf_counter() - started, 3)},
             "outputs": outputs, "built_at": dt.datetime.now().isoformat(timespec="seconds"),
         }
         # killed between the swap and the manifest update, recover() commits this entry
         with _uninterrupted():
-            _write_pending(year_dir, survey, entry)
+            _write_pending(year_dir, staged.survey, entry)
             _swap_in(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
-        pending = year_dir / f"{PENDING_PREFIX}{survey}.json"
+        pending = year_dir / f"{PENDING_PREFIX}{staged.survey}.json"
         if outputs is not None and pending.exists() and not _matches(final, outputs):  # no swap happened
             pending.unlink(missing_ok=True)
         raise
-    return Outcome(survey, year, "built", "", entry)
+    return Outcome(staged.survey, staged.year, "built", "", entry)
 
 
 def _up_to_date(survey: str, year: int, year_dir: Path, fp: dict, expected: list[str],
@@ -414,12 +459,15 @@ class Terminated(BaseException):
 
 
 _CRITICAL = {"depth": 0, "pending": False}
+_TASK = {"busy": False}  # a pool worker running a task (else it waits for one)
 
 
 def _on_sigterm(signum, frame):
     if _CRITICAL["depth"]:  # inside a swap: finish it first (see _uninterrupted)
         _CRITICAL["pending"] = True
         return
+    if multiprocessing.parent_process() is not None and not _TASK["busy"]:
+        raise SystemExit(128 + signum)  # an idle worker: nothing to unwind; exits quietly, kernel shut down
     raise Terminated()
 
 
@@ -460,18 +508,47 @@ def _worker_init() -> None:
     _preload()
 
 
-def _build_worker(args):
+def _build_worker(args, half: bool = False):
+    """A survey-year's build (or, `half`, its first half: `start_survey`) in a pool
+    worker or this process; errors come back as a failed outcome."""
     params_file, formats, reports_dir, force, cells = args
-    if multiprocessing.parent_process() is not None:  # a pool worker (not the CLI process itself)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the parent stops the workers
-        signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        return build_survey(Path(params_file), formats, Path(reports_dir), force, progress=cells)
+        step = start_survey if half else build_survey
+        with _worker_task():
+            return step(Path(params_file), formats, Path(reports_dir), force, progress=cells)
     except AgiiError as exc:
         return Outcome(Path(params_file).stem, int(Path(params_file).parent.name) if Path(params_file).parent.name.isdigit() else 0,
                        "failed", str(exc))
     except Exception as exc:  # a bug must not stop the other surveys
         return Outcome(Path(params_file).stem, 0, "failed", f"{type(exc).__name__}: {exc}")
+
+
+def _finish_worker(staged: Staged) -> Outcome:
+    """A survey-year's second half (`finish_survey`), on whichever worker is free."""
+    try:
+        with _worker_task():
+            return finish_survey(staged)
+    except AgiiError as exc:
+        return Outcome(staged.survey, staged.year, "failed", str(exc))
+    except Exception as exc:
+        return Outcome(staged.survey, staged.year, "failed", f"{type(exc).__name__}: {exc}")
+
+
+@contextlib.contextmanager
+def _worker_task():
+    """A task in a pool worker: SIGTERM unwinds it (see Terminated)."""
+    _worker_signals()
+    _TASK["busy"] = True
+    try:
+        yield
+    finally:
+        _TASK["busy"] = False
+
+
+def _worker_signals() -> None:
+    if multiprocessing.parent_process() is not None:  # a pool worker (not the CLI process itself)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the parent stops the workers
+        signal.signal(signal.SIGTERM, _on_sigterm)
 
 
 # ------------------------------------------------------------------ overview
@@ -573,11 +650,10 @@ def _expected_seconds(params_file: Path, manifest: dict) -> float:
 
 def _overview_worker(args) -> Outcome:
     year, reports_dir, formats, surveys, inputs_root = args
-    if multiprocessing.parent_process() is not None:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        return build_overview(year, Path(reports_dir), formats, surveys, True, True, Path(inputs_root), publish=False)
+        with _worker_task():
+            return build_overview(year, Path(reports_dir), formats, surveys, True, True, Path(inputs_root),
+                                  publish=False)
     except Exception as exc:  # the parent builds it again the ordinary way and reports that
         return Outcome("overzicht", year, "failed", f"{type(exc).__name__}: {exc}")
 
@@ -691,33 +767,64 @@ def run(by_year: dict[int, list[Path]], formats: tuple[str, ...], jobs: int = 1,
             snapshot = year_dir / f"{STAGING_PREFIX}overzicht-inputs~{os.getpid()}"
             # fork, named: the workers are copies of this process (Python 3.14 would pick forkserver)
             kernels.settle()  # no kernel start half-done in this process while it forks
-            with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), initializer=_worker_init,
+            workers = min(jobs, len(tasks))
+            # longest tasks first, as in LPT scheduling: the first halves (results, notebook,
+            # Excel; ~2 s), longest survey first, then the second halves (HTML, PDF, swap;
+            # ~1 s) on whichever worker is free, then the overview: the short tasks fill the
+            # end, where one long survey used to leave a core idle
+            to_start = sorted(tasks, key=lambda t: -_expected_seconds(Path(t[0]), manifest))
+            to_finish: list[Staged] = []
+            running: set = set()
+            with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init,
                                      mp_context=multiprocessing.get_context("fork")) as pool:
-                try:
-                    # longest first, so the last ones to finish are short (and the overview fits beside them)
-                    ordered = sorted(tasks, key=lambda t: -_expected_seconds(Path(t[0]), manifest))
-                    pending = {pool.submit(_build_worker, t) for t in ordered}
-                    spec_future = None
-                    while pending:
-                        done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
-                        for fut in done:
-                            if fut is spec_future:
-                                speculative = fut.result()
-                            else:
-                                commit(fut.result())
+                spec_future = None
+
+                def submit_next() -> bool:
+                    nonlocal spec_future
+                    if to_start:
+                        running.add(pool.submit(_build_worker, to_start.pop(0), True))
+                    elif to_finish:
+                        running.add(pool.submit(_finish_worker, to_finish.pop(0)))
+                    elif (overview and spec_future is None and running
+                          and _overview_inputs(year_dir, year, surveys, {Path(t[0]).stem for t in tasks},
+                                               {o.survey: o for o in year_out}, snapshot)):
                         # every survey's results exist (the rest only render): the overview
                         # can be built now, on a worker that would otherwise wait
-                        if (overview and spec_future is None and pending
-                                and _overview_inputs(year_dir, year, surveys, {Path(t[0]).stem for t in tasks},
-                                                     {o.survey: o for o in year_out}, snapshot)):
-                            spec_future = pool.submit(_overview_worker, (year, str(reports_dir), formats, surveys,
-                                                                         str(snapshot)))
-                            pending.add(spec_future)
+                        spec_future = pool.submit(_overview_worker, (year, str(reports_dir), formats, surveys,
+                                                                     str(snapshot)))
+                        running.add(spec_future)
+                    else:
+                        return False
+                    return True
+
+                try:
+                    while len(running) < workers and submit_next():
+                        pass
+                    while running:
+                        done, _ = wait(running, timeout=0.1, return_when=FIRST_COMPLETED)
+                        for fut in done:
+                            running.discard(fut)
+                            result = fut.result()
+                            if fut is spec_future:
+                                speculative = result
+                            elif isinstance(result, Staged):
+                                to_finish.append(result)
+                            else:
+                                commit(result)
+                        while len(running) < workers and submit_next():
+                            pass
                 except BaseException:  # interrupted: stop the workers (they unwind on SIGTERM)
-                    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+                    procs = list((getattr(pool, "_processes", None) or {}).values())
+                    for proc in procs:
                         if proc.is_alive():
                             proc.terminate()
                     pool.shutdown(wait=True, cancel_futures=True)
+                    # staged surveys waiting for their second half, also one whose first half
+                    # ended while the run was stopped (its result never arrived): no worker
+                    # holds their folders now
+                    for proc in procs:
+                        for left in year_dir.glob(f"{STAGING_PREFIX}*~{proc.pid}"):
+                            shutil.rmtree(left, ignore_errors=True)
                     raise
                 finally:
                     shutil.rmtree(snapshot, ignore_errors=True)

@@ -63,13 +63,10 @@ def test_a_survey_failing_after_its_results_gets_the_overview_rebuilt(tmp_path, 
     marker = _MARKER["path"] = tmp_path / "speculated"
 
     def failing(template, output, parameters, progress=False):
-        if template.name == "vorming.ipynb":  # its results exist: wait until the others' do too
-            year_dir = Path(parameters["results_file"]).parents[1]
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline and not all(
-                    list(year_dir.glob(f"*{s}*/{output_names(s, YEAR)['json']}")) for s in SURVEYS if s != "vorming"):
+        if template.name == "vorming.ipynb":  # its results are staged: fail once the overview,
+            deadline = time.monotonic() + 120  # speculated from them, has started on the other worker
+            while time.monotonic() < deadline and not marker.exists():
                 time.sleep(0.05)
-            time.sleep(1)  # the parent looks every 0.1 s: the overview task is queued by now
             raise run_module.AgiiError("notebook vorming.ipynb failed (test)")
         return real(template, output, parameters, progress)
 
@@ -92,3 +89,75 @@ def test_a_survey_failing_after_its_results_gets_the_overview_rebuilt(tmp_path, 
     assert sorted(manifest["surveys"]) == ["lokale_besturen", "na_test_mo"]
     assert build_overview(YEAR, tmp_path, ("html", "xlsx"), sorted(manifest["surveys"]),
                           force=False, changed=False).status == "skipped"
+
+
+def test_a_failing_second_half_leaves_the_others_built(tmp_path, monkeypatch):
+    """The HTML/PDF half of a survey runs on whichever worker is free; when it fails, that
+    survey fails alone and its staging folder goes."""
+    real = run_module.render_outputs
+
+    def failing(nb_path, title, formats):
+        if "na_test_mo" in nb_path.name:
+            raise run_module.AgiiError("rendering failed (test)")
+        return real(nb_path, title, formats)
+
+    monkeypatch.setattr(run_module, "render_outputs", failing)  # the pool forks after this
+    outcomes = run({YEAR: _files()}, ("html", "xlsx"), jobs=2, force=True, reports_dir=tmp_path,
+                   progress=False, echo=lambda *_: None, warn=lambda *_: None)
+    status = {o.survey: (o.status, o.message) for o in outcomes}
+    assert status["na_test_mo"] == ("failed", "rendering failed (test)")
+    assert status["lokale_besturen"][0] == status["vorming"][0] == status["overzicht"][0] == "built"
+    year_dir = tmp_path / str(YEAR)
+    assert not [p.name for p in year_dir.iterdir() if p.name.startswith(".")]
+    assert not (year_dir / "na_test_mo").exists()
+    names = output_names("vorming", YEAR)
+    assert all((year_dir / "vorming" / names[k]).exists() for k in ("ipynb", "json", "html", "xlsx"))
+    manifest = json.loads((year_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert set(manifest["surveys"]["vorming"]["durations_s"]) == {"compute", "notebook", "render", "xlsx", "total"}
+
+
+def test_terminated_with_surveys_waiting_for_their_second_half_leaves_no_staging(tmp_path):
+    """SIGTERM while first halves are done and second halves wait in the parent's queue:
+    the parent removes their staging folders, the workers their own."""
+    import signal
+    import subprocess
+    import sys
+
+    import psutil
+
+    reports = tmp_path / "reports"
+    year_dir = reports / str(YEAR)
+    cmd = [sys.executable, "-c", "import sys; from agii_analysis.cli import main; sys.exit(main(sys.argv[1:]))",
+           "run", "--year", str(YEAR), "--jobs", "2", "--force", "--reports-dir", str(reports), "--no-progress"]
+    proc = subprocess.Popen(cmd, cwd=PARAMS_DIR.parent, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    staged, kernels = [], set()
+    while proc.poll() is None and time.monotonic() < deadline:
+        try:
+            kernels |= {c.pid for c in psutil.Process(proc.pid).children(recursive=True)
+                        if "ipykernel" in " ".join(c.cmdline())}
+        except psutil.Error:
+            pass
+        # an Excel appendix in a staging folder: that survey's first half is done
+        staged = list(year_dir.glob(".staging-*/*_bijlage.xlsx")) if year_dir.exists() else []
+        if len(staged) >= 2:
+            proc.send_signal(signal.SIGTERM)
+            break
+        time.sleep(0.02)
+    _, err = proc.communicate(timeout=120)
+    assert len(staged) >= 2, "no two surveys were staged before the run ended"
+    assert proc.returncode in (143, -signal.SIGTERM), err
+    assert "Traceback" not in err, err
+    assert [p.name for p in year_dir.iterdir() if p.name.startswith(".staging-")] == []
+    assert kernels, "no kernel seen"
+
+    def alive(pid: int) -> bool:
+        try:
+            return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return False
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(alive(k) for k in kernels):
+        time.sleep(0.2)
+    assert not [k for k in kernels if alive(k)], "a kernel outlived the run"
