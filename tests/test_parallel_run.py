@@ -1,6 +1,8 @@
 """`agii run --jobs 2`: the overview is built in the pool while the last surveys render,
 from the results they are about to swap in; when a survey then fails, the overview is
-built again from the results that are really in place."""
+built again from the results that are really in place. A survey's two halves (notebook;
+HTML, PDF and swap) may run on different workers: a failing second half, and a run
+terminated while halves wait, leave nothing behind."""
 
 from __future__ import annotations
 
