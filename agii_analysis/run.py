@@ -724,6 +724,31 @@ def _select(args) -> dict[int, list[Path]]:
     return by_year
 
 
+class _Pools:
+    """One pool of build workers for the whole run, started when a year first needs it:
+    its workers keep their warm kernels and imports from year to year."""
+
+    def __init__(self, size: int):
+        self.size, self.pool = max(size, 1), None
+
+    @property
+    def started(self) -> bool:
+        return self.pool is not None
+
+    def get(self) -> ProcessPoolExecutor:
+        if self.pool is None:
+            kernels.settle()  # no kernel start half-done in this process while it forks
+            # fork, named: the workers are copies of this process (Python 3.14 would pick forkserver)
+            self.pool = ProcessPoolExecutor(max_workers=self.size, initializer=_worker_init,
+                                            mp_context=multiprocessing.get_context("fork"))
+        return self.pool
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+
+
 def run(by_year: dict[int, list[Path]], formats: tuple[str, ...], jobs: int = 1, force: bool = False,
         reports_dir: Path | None = None, progress: bool = True, overview: bool = True,
         echo=print, warn=None) -> list[Outcome]:
@@ -734,49 +759,48 @@ def run(by_year: dict[int, list[Path]], formats: tuple[str, ...], jobs: int = 1,
 
     reports_dir = Path(reports_dir or REPORTS_DIR).resolve()
     outcomes: list[Outcome] = []
-    for year in sorted(by_year):
-        year_dir = reports_dir / str(year)
-        recover(year_dir)
-        cells = progress and jobs == 1  # papermill's cell bar, when surveys run one at a time
-        tasks = [(str(p), formats, str(reports_dir), force, cells) for p in by_year[year]]
-        bar = tqdm(total=len(tasks), desc=f"{year}", unit="rapport", disable=not progress, file=sys.stderr)
-        year_out = []
-        manifest = load_manifest(year_dir)
+    pools = _Pools(min(jobs, max(len(files) for files in by_year.values())))
+    try:
+        for year in sorted(by_year):
+            year_dir = reports_dir / str(year)
+            recover(year_dir)
+            cells = progress and jobs == 1  # papermill's cell bar, when surveys run one at a time
+            tasks = [(str(p), formats, str(reports_dir), force, cells) for p in by_year[year]]
+            bar = tqdm(total=len(tasks), desc=f"{year}", unit="rapport", disable=not progress, file=sys.stderr)
+            year_out = []
+            manifest = load_manifest(year_dir)
 
-        def commit(o: Outcome) -> None:
-            """A built survey goes into the manifest at once (not after the whole year)."""
-            year_out.append(o)
-            if o.status == "built":
-                with _uninterrupted():
-                    manifest["surveys"][o.survey] = o.entry
-                    manifest.update({"year": year, "schema": "agii-manifest/1"})
-                    _save_manifest(year_dir, manifest)
-                    (year_dir / f"{PENDING_PREFIX}{o.survey}.json").unlink(missing_ok=True)
-            bar.set_postfix_str(o.survey)
-            bar.update()
+            def commit(o: Outcome) -> None:
+                """A built survey goes into the manifest at once (not after the whole year)."""
+                year_out.append(o)
+                if o.status == "built":
+                    with _uninterrupted():
+                        manifest["surveys"][o.survey] = o.entry
+                        manifest.update({"year": year, "schema": "agii-manifest/1"})
+                        _save_manifest(year_dir, manifest)
+                        (year_dir / f"{PENDING_PREFIX}{o.survey}.json").unlink(missing_ok=True)
+                bar.set_postfix_str(o.survey)
+                bar.update()
 
-        speculative = None  # the overview built in the pool while the last surveys render
-        if jobs > 1 and len(tasks) > 1:  # what is up to date says so here, without a pool
-            for t in list(tasks):
-                skipped = _skip_check(Path(t[0]), formats, reports_dir, force)
-                if skipped is not None:
-                    commit(skipped)
-                    tasks.remove(t)
-        if jobs > 1 and len(tasks) > 1:
-            surveys = sorted(set(manifest["surveys"]) | {Path(t[0]).stem for t in tasks})
-            snapshot = year_dir / f"{STAGING_PREFIX}overzicht-inputs~{os.getpid()}"
-            # fork, named: the workers are copies of this process (Python 3.14 would pick forkserver)
-            kernels.settle()  # no kernel start half-done in this process while it forks
-            workers = min(jobs, len(tasks))
-            # longest tasks first, as in LPT scheduling: the first halves (results, notebook,
-            # Excel; ~2 s), longest survey first, then the second halves (HTML, PDF, swap;
-            # ~1 s) on whichever worker is free, then the overview: the short tasks fill the
-            # end, where one long survey used to leave a core idle
-            to_start = sorted(tasks, key=lambda t: -_expected_seconds(Path(t[0]), manifest))
-            to_finish: list[Staged] = []
-            running: set = set()
-            with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init,
-                                     mp_context=multiprocessing.get_context("fork")) as pool:
+            speculative = None  # the overview built in the pool while the last surveys render
+            if jobs > 1 and tasks:  # what is up to date says so here, without a pool
+                for t in list(tasks):
+                    skipped = _skip_check(Path(t[0]), formats, reports_dir, force)
+                    if skipped is not None:
+                        commit(skipped)
+                        tasks.remove(t)
+            if jobs > 1 and (len(tasks) > 1 or (tasks and pools.started)):  # one survey: here, unless warm workers wait
+                surveys = sorted(set(manifest["surveys"]) | {Path(t[0]).stem for t in tasks})
+                snapshot = year_dir / f"{STAGING_PREFIX}overzicht-inputs~{os.getpid()}"
+                workers = min(pools.size, len(tasks))
+                # longest tasks first, as in LPT scheduling: the first halves (results, notebook,
+                # Excel; ~2 s), longest survey first, then the second halves (HTML, PDF, swap;
+                # ~1 s) on whichever worker is free, then the overview: the short tasks fill the
+                # end, where one long survey used to leave a core idle
+                to_start = sorted(tasks, key=lambda t: -_expected_seconds(Path(t[0]), manifest))
+                to_finish: list[Staged] = []
+                running: set = set()
+                pool = pools.get()
                 spec_future = None
 
                 def submit_next() -> bool:
@@ -828,48 +852,50 @@ def run(by_year: dict[int, list[Path]], formats: tuple[str, ...], jobs: int = 1,
                     raise
                 finally:
                     shutil.rmtree(snapshot, ignore_errors=True)
-            if speculative is not None and speculative.status == "built":
-                if _publish_overview(year, reports_dir, formats, sorted(manifest["surveys"]), speculative):
-                    speculative.entry.pop("staging", None)
-                    with _uninterrupted():
-                        manifest["overview"] = speculative.entry
-                        _save_manifest(year_dir, manifest)
-                        (year_dir / f"{PENDING_PREFIX}overzicht.json").unlink(missing_ok=True)
-                else:
-                    speculative = None  # its results were not all swapped in: built again below
-        else:
-            for t in tasks:
-                bar.set_postfix_str(Path(t[0]).stem)
-                commit(_build_worker(t))
-        bar.close()
-        for o in sorted(year_out, key=lambda o: o.survey):
-            if o.status == "failed":
-                warn(f"agii: error: {o.survey} {year}: {o.message}")
+                if speculative is not None and speculative.status == "built":
+                    if _publish_overview(year, reports_dir, formats, sorted(manifest["surveys"]), speculative):
+                        speculative.entry.pop("staging", None)
+                        with _uninterrupted():
+                            manifest["overview"] = speculative.entry
+                            _save_manifest(year_dir, manifest)
+                            (year_dir / f"{PENDING_PREFIX}overzicht.json").unlink(missing_ok=True)
+                    else:
+                        speculative = None  # its results were not all swapped in: built again below
             else:
-                manifest["surveys"][o.survey] = o.entry
-                echo(f"{year} {o.survey}: {'up to date, skipped' if o.status == 'skipped' else 'built'}")
-        outcomes.extend(year_out)
-        if year_out and any(o.status != "failed" for o in year_out) or manifest["surveys"]:
-            year_dir.mkdir(parents=True, exist_ok=True)
-            manifest.update({"year": year, "schema": "agii-manifest/1"})
-            _save_manifest(year_dir, manifest)
-        if overview and manifest["surveys"]:
-            changed, ov_force = any(o.status == "built" for o in year_out), force
-            early = speculative is not None and speculative.status == "built"
-            if early:  # built from the results now in place: skipped below while its key holds
-                changed = ov_force = False
-            try:
-                ov = build_overview(year, reports_dir, formats, sorted(manifest["surveys"]), ov_force, changed)
-                manifest["overview"] = ov.entry
+                for t in tasks:
+                    bar.set_postfix_str(Path(t[0]).stem)
+                    commit(_build_worker(t))
+            bar.close()
+            for o in sorted(year_out, key=lambda o: o.survey):
+                if o.status == "failed":
+                    warn(f"agii: error: {o.survey} {year}: {o.message}")
+                else:
+                    manifest["surveys"][o.survey] = o.entry
+                    echo(f"{year} {o.survey}: {'up to date, skipped' if o.status == 'skipped' else 'built'}")
+            outcomes.extend(year_out)
+            if year_out and any(o.status != "failed" for o in year_out) or manifest["surveys"]:
+                year_dir.mkdir(parents=True, exist_ok=True)
+                manifest.update({"year": year, "schema": "agii-manifest/1"})
                 _save_manifest(year_dir, manifest)
-                (year_dir / f"{PENDING_PREFIX}overzicht.json").unlink(missing_ok=True)
-                if early and ov.status == "skipped":
-                    ov = Outcome("overzicht", year, "built", "built in the pool beside the last surveys", ov.entry)
-                echo(f"{year} overzicht: {'built' if ov.status == 'built' else 'up to date, skipped'}")
-                outcomes.append(ov)
-            except AgiiError as exc:
-                warn(f"agii: error: overzicht {year}: {exc}")
-                outcomes.append(Outcome("overzicht", year, "failed", str(exc)))
+            if overview and manifest["surveys"]:
+                changed, ov_force = any(o.status == "built" for o in year_out), force
+                early = speculative is not None and speculative.status == "built"
+                if early:  # built from the results now in place: skipped below while its key holds
+                    changed = ov_force = False
+                try:
+                    ov = build_overview(year, reports_dir, formats, sorted(manifest["surveys"]), ov_force, changed)
+                    manifest["overview"] = ov.entry
+                    _save_manifest(year_dir, manifest)
+                    (year_dir / f"{PENDING_PREFIX}overzicht.json").unlink(missing_ok=True)
+                    if early and ov.status == "skipped":
+                        ov = Outcome("overzicht", year, "built", "built in the pool beside the last surveys", ov.entry)
+                    echo(f"{year} overzicht: {'built' if ov.status == 'built' else 'up to date, skipped'}")
+                    outcomes.append(ov)
+                except AgiiError as exc:
+                    warn(f"agii: error: overzicht {year}: {exc}")
+                    outcomes.append(Outcome("overzicht", year, "failed", str(exc)))
+    finally:
+        pools.close()
     return outcomes
 
 

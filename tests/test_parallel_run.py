@@ -163,3 +163,22 @@ def test_terminated_with_surveys_waiting_for_their_second_half_leaves_no_staging
     while time.monotonic() < deadline and any(alive(k) for k in kernels):
         time.sleep(0.2)
     assert not [k for k in kernels if alive(k)], "a kernel outlived the run"
+
+
+def test_one_pool_serves_every_year(tmp_path, monkeypatch):
+    """With several years to build, the workers (and their warm kernels) are started once."""
+    started = []
+
+    class Counting(run_module.ProcessPoolExecutor):
+        def __init__(self, *args, **kwargs):
+            started.append(kwargs.get("max_workers"))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(run_module, "ProcessPoolExecutor", Counting)
+    surveys = ["na_test_mo", "vorming"]
+    by_year = {y: [(PARAMS_DIR / str(y) / f"{s}.yaml").resolve() for s in surveys] for y in (2022, 2023)}
+    outcomes = run(by_year, ("html",), jobs=2, force=True, reports_dir=tmp_path, progress=False,
+                   echo=lambda *_: None)
+    assert sorted((o.year, o.survey, o.status) for o in outcomes) == sorted(
+        [(y, s, "built") for y in (2022, 2023) for s in [*surveys, "overzicht"]])
+    assert started == [2]
