@@ -23,6 +23,7 @@ import sys
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -329,7 +330,13 @@ class Staged:
 def build_survey(params_file: Path, formats: tuple[str, ...], reports_dir: Path, force: bool = False,
                  progress: bool = False) -> Outcome:
     staged = start_survey(params_file, formats, reports_dir, force, progress)
-    return staged if isinstance(staged, Outcome) else finish_survey(staged)
+    if isinstance(staged, Outcome):
+        return staged
+    try:
+        return finish_survey(staged)
+    except BaseException:  # also a termination between the halves
+        shutil.rmtree(staged.staging, ignore_errors=True)
+        raise
 
 
 def start_survey(params_file: Path, formats: tuple[str, ...], reports_dir: Path, force: bool = False,
@@ -376,16 +383,16 @@ def start_survey(params_file: Path, formats: tuple[str, ...], reports_dir: Path,
             t = time.perf_counter()
             write_appendix(res, staging / names["xlsx"])
             timings["xlsx"] = time.perf_counter() - t
+        entry = {
+            "survey": survey, "year": year, "params_file": _shown(params_file),
+            "fingerprint": fp, "parameters": params.to_dict(), "accounting": res.accounting,
+            "inputs": res.provenance["inputs"], "versions": res.provenance["versions"],
+        }
+        return Staged(survey, year, str(params_file), tuple(formats), str(staging), str(final),
+                      f"{res.title} — {year}", expected, entry, timings, time.perf_counter() - started)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    entry = {
-        "survey": survey, "year": year, "params_file": _shown(params_file),
-        "fingerprint": fp, "parameters": params.to_dict(), "accounting": res.accounting,
-        "inputs": res.provenance["inputs"], "versions": res.provenance["versions"],
-    }
-    return Staged(survey, year, str(params_file), tuple(formats), str(staging), str(final),
-                  f"{res.title} — {year}", expected, entry, timings, time.perf_counter() - started)
 
 
 def finish_survey(staged: Staged) -> Outcome:
@@ -504,8 +511,13 @@ def _worker_init() -> None:
     """A pool worker starts its kernel first, then imports what a build needs: the
     kernel's start-up and these imports run side by side, in every worker at once."""
     kernels.shut_down_at_worker_exit()
-    kernels.start_async(str(REPO_ROOT), KERNEL_ARGUMENTS)
-    _preload()
+    _worker_signals()  # Ctrl-C is the parent's; SIGTERM before the first task ends the worker
+    try:
+        kernels.start_async(str(REPO_ROOT), KERNEL_ARGUMENTS)
+        _preload()
+    except (SystemExit, Terminated):  # stopped while starting: no traceback, no kernel left
+        kernels.shutdown()
+        os._exit(143)
 
 
 def _build_worker(args, half: bool = False):
@@ -776,7 +788,7 @@ def run(by_year: dict[int, list[Path]], formats: tuple[str, ...], jobs: int = 1,
 
     reports_dir = Path(reports_dir or REPORTS_DIR).resolve()
     outcomes: list[Outcome] = []
-    pools = _Pools(min(jobs, max(len(files) for files in by_year.values())))
+    pools = _Pools(min(jobs, max((len(files) for files in by_year.values()), default=1)))
     try:
         for year in sorted(by_year):
             year_dir = reports_dir / str(year)
@@ -849,7 +861,12 @@ def run(by_year: dict[int, list[Path]], formats: tuple[str, ...], jobs: int = 1,
                         done, _ = wait(running, timeout=0.1, return_when=FIRST_COMPLETED)
                         for fut in done:
                             free.append(running.pop(fut))
-                            result = fut.result()
+                            try:
+                                result = fut.result()
+                            except BrokenProcessPool as exc:
+                                raise AgiiError(
+                                    f"a build worker of {year} stopped unexpectedly (killed, or out of memory?)",
+                                    expected="workers that finish their surveys; try again, or with --jobs 1") from exc
                             if fut is spec_future:
                                 speculative = result
                             elif isinstance(result, Staged):

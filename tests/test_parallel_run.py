@@ -182,3 +182,25 @@ def test_one_pool_serves_every_year(tmp_path, monkeypatch):
     assert sorted((o.year, o.survey, o.status) for o in outcomes) == sorted(
         [(y, s, "built") for y in (2022, 2023) for s in [*surveys, "overzicht"]])
     assert started == [1, 1]  # two one-process workers, for both years
+
+
+def test_a_worker_that_dies_stops_the_run_with_a_clear_error(tmp_path, monkeypatch):
+    """A worker killed mid-build (out of memory, a crash): an AgiiError naming the year, and
+    no staging folder of it left behind."""
+    import os
+
+    from agii_analysis.errors import AgiiError
+
+    real = run_module.execute_notebook
+
+    def dying(template, output, parameters, progress=False):
+        if template.name == "vorming.ipynb":
+            os._exit(9)
+        return real(template, output, parameters, progress)
+
+    monkeypatch.setattr(run_module, "execute_notebook", dying)  # the workers fork after this
+    with pytest.raises(AgiiError, match=f"a build worker of {YEAR} stopped unexpectedly"):
+        run({YEAR: _files()}, ("html",), jobs=2, force=True, reports_dir=tmp_path, progress=False,
+            echo=lambda *_: None, warn=lambda *_: None)
+    year_dir = tmp_path / str(YEAR)
+    assert not [p.name for p in year_dir.iterdir() if p.name.startswith(".staging-")]
