@@ -316,7 +316,6 @@ class Staged:
 
     survey: str
     year: int
-    params_file: str
     formats: tuple
     staging: str
     final: str
@@ -388,7 +387,7 @@ def start_survey(params_file: Path, formats: tuple[str, ...], reports_dir: Path,
             "fingerprint": fp, "parameters": params.to_dict(), "accounting": res.accounting,
             "inputs": res.provenance["inputs"], "versions": res.provenance["versions"],
         }
-        return Staged(survey, year, str(params_file), tuple(formats), str(staging), str(final),
+        return Staged(survey, year, tuple(formats), str(staging), str(final),
                       f"{res.title} — {year}", expected, entry, timings, time.perf_counter() - started)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -520,30 +519,31 @@ def _worker_init() -> None:
         os._exit(143)
 
 
-def _build_worker(args, half: bool = False):
+def _build_worker(args, half: bool = False) -> Outcome | Staged:
     """A survey-year's build (or, `half`, its first half: `start_survey`) in a pool
     worker or this process; errors come back as a failed outcome."""
     params_file, formats, reports_dir, force, cells = args
-    try:
-        step = start_survey if half else build_survey
-        with _worker_task():
-            return step(Path(params_file), formats, Path(reports_dir), force, progress=cells)
-    except AgiiError as exc:
-        return Outcome(Path(params_file).stem, int(Path(params_file).parent.name) if Path(params_file).parent.name.isdigit() else 0,
-                       "failed", str(exc))
-    except Exception as exc:  # a bug must not stop the other surveys
-        return Outcome(Path(params_file).stem, 0, "failed", f"{type(exc).__name__}: {exc}")
+    folder = Path(params_file).parent.name
+    step = start_survey if half else build_survey
+    return _task(Path(params_file).stem, int(folder) if folder.isdigit() else 0,
+                 step, Path(params_file), formats, Path(reports_dir), force, progress=cells)
 
 
 def _finish_worker(staged: Staged) -> Outcome:
     """A survey-year's second half (`finish_survey`), on whichever worker is free."""
+    return _task(staged.survey, staged.year, finish_survey, staged)
+
+
+def _task(survey: str, year: int, step, *args, **kwargs) -> Outcome | Staged:
+    """One step of a survey-year; an error is its failed outcome (a bug must not stop
+    the other surveys)."""
     try:
         with _worker_task():
-            return finish_survey(staged)
+            return step(*args, **kwargs)
     except AgiiError as exc:
-        return Outcome(staged.survey, staged.year, "failed", str(exc))
+        return Outcome(survey, year, "failed", str(exc))
     except Exception as exc:
-        return Outcome(staged.survey, staged.year, "failed", f"{type(exc).__name__}: {exc}")
+        return Outcome(survey, year, "failed", f"{type(exc).__name__}: {exc}")
 
 
 @contextlib.contextmanager
@@ -585,7 +585,7 @@ def build_overview(year: int, reports_dir: Path, formats: tuple[str, ...], surve
 
     year_dir = reports_dir / str(year)
     stem = f"overzicht_{year}"
-    targets = [f"{stem}.ipynb"] + [f"{stem}.{f}" for f in formats]
+    targets = _overview_targets(year, formats)
     source = Path(inputs_root or reports_dir)
     result_files, key = _overview_sources(year, source, surveys, formats)
     prev = load_manifest(year_dir).get("overview") or {}
@@ -621,6 +621,10 @@ def build_overview(year: int, reports_dir: Path, formats: tuple[str, ...], surve
     return Outcome("overzicht", year, "built", "", entry)
 
 
+def _overview_targets(year: int, formats: tuple[str, ...]) -> list[str]:
+    return [f"overzicht_{year}.ipynb"] + [f"overzicht_{year}.{f}" for f in formats]
+
+
 def _move_overview_in(year_dir: Path, staging: Path, targets: list[str], entry: dict) -> None:
     with _uninterrupted():
         _write_pending(year_dir, "overzicht", entry)  # a half-done move: recover() drops the entry
@@ -638,9 +642,8 @@ def _publish_overview(year: int, reports_dir: Path, formats: tuple[str, ...], su
         _, key = _overview_sources(year, reports_dir, surveys, formats)
         if key != staged.entry["key"]:
             return False
-        stem = f"overzicht_{year}"
         entry = {k: v for k, v in staged.entry.items() if k != "staging"}
-        _move_overview_in(year_dir, staging, [f"{stem}.ipynb"] + [f"{stem}.{f}" for f in formats], entry)
+        _move_overview_in(year_dir, staging, _overview_targets(year, formats), entry)
         return True
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -662,12 +665,9 @@ def _expected_seconds(params_file: Path, manifest: dict) -> float:
 
 def _overview_worker(args) -> Outcome:
     year, reports_dir, formats, surveys, inputs_root = args
-    try:
-        with _worker_task():
-            return build_overview(year, Path(reports_dir), formats, surveys, True, True, Path(inputs_root),
-                                  publish=False)
-    except Exception as exc:  # the parent builds it again the ordinary way and reports that
-        return Outcome("overzicht", year, "failed", f"{type(exc).__name__}: {exc}")
+    # failed: the parent builds it again the ordinary way and reports that
+    return _task("overzicht", year, build_overview, year, Path(reports_dir), formats, surveys, True, True,
+                 Path(inputs_root), publish=False)
 
 
 def _overview_inputs(year_dir: Path, year: int, surveys: list[str], building: set[str],
