@@ -22,7 +22,7 @@ import signal
 import sys
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -737,28 +737,28 @@ def _select(args) -> dict[int, list[Path]]:
 
 
 class _Pools:
-    """The build workers of the whole run, started when a year first needs them; they keep
-    their warm kernels and imports from year to year.
+    """The build workers of the whole run besides this process, started when a year first
+    needs them; they keep their warm kernels and imports from year to year.
 
-    Each worker is a one-process executor, so they can be forked at different moments:
-    the first at once (it imports and starts its kernel by itself), the others after this
-    process has imported what every build needs meanwhile, which they then inherit
-    instead of each importing it again (~1.3 CPU-s a worker, on cores that are busy)."""
+    `--jobs N` is this process and N-1 workers: this process builds too, on its own warm
+    kernel, so only the workers' kernels are an extra start. Before forking, this process
+    starts its kernel (it warms up in its own process meanwhile) and imports what every
+    build needs, which the workers then inherit instead of importing it again (~1.3 CPU-s a
+    worker). Each worker is a one-process executor, fed by a thread of its own."""
 
     def __init__(self, size: int):
-        self.size, self.workers = max(size, 1), []
+        self.size, self.workers = max(size, 0), []
 
     @property
     def started(self) -> bool:
         return bool(self.workers)
 
     def get(self) -> list[ProcessPoolExecutor]:
-        if not self.workers:
-            self._fork()
-            if self.size > 1:
-                _preload()
-                for _ in range(self.size - 1):
-                    self._fork()
+        if not self.workers and self.size:
+            kernels.start_async(str(REPO_ROOT), KERNEL_ARGUMENTS)
+            _preload()
+            for _ in range(self.size):
+                self._fork()
         return self.workers
 
     def _fork(self) -> None:
@@ -778,6 +778,163 @@ class _Pools:
         self.workers = []
 
 
+class _YearQueue:
+    """One year's tasks, taken by this process and by each worker's feeder thread, in the
+    order of LPT scheduling: the first halves (results, notebook, Excel; ~2 s), longest
+    survey first; then the second halves (HTML, PDF, swap; ~1 s) on whichever process is
+    free; then the overview, once every survey's results exist while one still renders.
+    The short tasks fill the end, where one long survey used to leave a core idle."""
+
+    WAIT, DONE = "wait", "done"
+
+    def __init__(self, to_start: list, overview_args: tuple | None, overview_ready):
+        self._cond = threading.Condition()
+        self.to_start, self.to_finish = list(to_start), []
+        self.running = 0
+        self.outcomes: dict[str, Outcome] = {}  # every survey done so far
+        self.uncommitted: list[Outcome] = []  # of those, the ones this process has not committed
+        self.speculative: Outcome | None = None
+        self.error: BaseException | None = None
+        self.stopped = False
+        self._overview_args, self._overview_ready = overview_args, overview_ready
+
+    def take(self, wait: float = 0.1):
+        """The next task (function, arguments), WAIT when none is free yet (after waiting
+        up to `wait` s), DONE when the year is done or stopped."""
+        with self._cond:
+            for attempt in (0, 1):
+                if self.stopped or self.error is not None:
+                    return self.DONE
+                task = self._next()
+                if task is not None:
+                    self.running += 1
+                    return task
+                if not self.running:
+                    return self.DONE
+                if not attempt:
+                    self._cond.wait(wait)
+            return self.WAIT
+
+    def _next(self):
+        if self.to_start:
+            return _build_worker, (self.to_start.pop(0), True)
+        if self.to_finish:
+            return _finish_worker, (self.to_finish.pop(0),)
+        if self._overview_args is not None and self.running and self._overview_ready(self.outcomes):
+            args, self._overview_args = self._overview_args, None
+            return _overview_worker, (args,)
+        return None
+
+    def done(self, task, result) -> None:
+        with self._cond:
+            self.running -= 1
+            if task[0] is _overview_worker:
+                self.speculative = result
+            elif isinstance(result, Staged):
+                self.to_finish.append(result)
+            else:
+                self.outcomes[result.survey] = result
+                self.uncommitted.append(result)
+            self._cond.notify_all()
+
+    def fail(self, exc: BaseException) -> None:
+        with self._cond:
+            self.running -= 1
+            self.error = self.error or exc
+            self._cond.notify_all()
+
+    def stop(self) -> None:
+        with self._cond:
+            self.stopped = True
+            self._cond.notify_all()
+
+    def to_commit(self) -> list[Outcome]:
+        with self._cond:
+            out, self.uncommitted = self.uncommitted, []
+            return out
+
+
+def _feed(queue: _YearQueue, worker: ProcessPoolExecutor) -> None:
+    """A worker's feeder thread: hands it the year's tasks one at a time until none is left."""
+    from concurrent.futures import TimeoutError as FutureTimeout
+
+    while True:
+        task = queue.take()
+        if task == queue.WAIT:
+            continue
+        if task == queue.DONE:
+            return
+        try:
+            future = worker.submit(task[0], *task[1])
+            while True:
+                try:
+                    result = future.result(timeout=0.1)
+                    break
+                except FutureTimeout:
+                    if queue.stopped:  # the run is being stopped: the worker is terminated
+                        return
+        except BaseException as exc:  # the worker died, or was stopped with the run
+            queue.fail(exc)
+            return
+        queue.done(task, result)
+
+
+def _build_year_in_parallel(year: int, year_dir: Path, tasks: list, manifest: dict, pools: _Pools,
+                            commit, overview: bool, reports_dir: Path, formats: tuple[str, ...]) -> Outcome | None:
+    """The year's surveys in this process and the pool's workers; the overview built beside
+    the last surveys (returned, unpublished), if there was a moment for it."""
+    surveys = sorted(set(manifest["surveys"]) | {Path(t[0]).stem for t in tasks})
+    building = {Path(t[0]).stem for t in tasks}
+    snapshot = year_dir / f"{STAGING_PREFIX}overzicht-inputs~{os.getpid()}"
+    queue = _YearQueue(
+        sorted(tasks, key=lambda t: -_expected_seconds(Path(t[0]), manifest)),
+        (year, str(reports_dir), formats, surveys, str(snapshot)) if overview else None,
+        lambda outcomes: _overview_inputs(year_dir, year, surveys, building, outcomes, snapshot))
+    feeders = []
+    try:
+        workers = pools.get()[:len(tasks) - 1]
+        for worker in workers:
+            feeders.append(threading.Thread(target=_feed, args=(queue, worker), name="agii feeder", daemon=True))
+            feeders[-1].start()
+        while True:  # this process builds too; it commits what everyone finished
+            for o in queue.to_commit():
+                commit(o)
+            task = queue.take()
+            if task == queue.WAIT:
+                continue
+            if task == queue.DONE:
+                break
+            queue.done(task, task[0](*task[1]))
+        for feeder in feeders:
+            feeder.join()
+        for o in queue.to_commit():
+            commit(o)
+        if isinstance(queue.error, BrokenProcessPool):
+            raise AgiiError(f"a build worker of {year} stopped unexpectedly (killed, or out of memory?)",
+                            expected="workers that finish their surveys; try again, or with --jobs 1") from queue.error
+        if queue.error is not None:
+            raise AgiiError(f"a build worker of {year} failed ({type(queue.error).__name__}: {queue.error})",
+                            expected="workers that finish their surveys; try again, or with --jobs 1") from queue.error
+    except BaseException:  # interrupted, or a worker died: stop the workers (they unwind on SIGTERM)
+        queue.stop()
+        procs = pools.processes()
+        for proc in procs:
+            if proc.is_alive():
+                proc.terminate()
+        for feeder in feeders:
+            feeder.join(10)
+        pools.close()
+        # staged surveys waiting for their second half, also one whose first half ended
+        # while the run was stopped (its result never arrived): no process holds them now
+        for pid in [os.getpid()] + [proc.pid for proc in procs]:
+            for left in year_dir.glob(f"{STAGING_PREFIX}*~{pid}"):
+                shutil.rmtree(left, ignore_errors=True)
+        raise
+    finally:
+        shutil.rmtree(snapshot, ignore_errors=True)
+    return queue.speculative
+
+
 def run(by_year: dict[int, list[Path]], formats: tuple[str, ...], jobs: int = 1, force: bool = False,
         reports_dir: Path | None = None, progress: bool = True, overview: bool = True,
         echo=print, warn=None) -> list[Outcome]:
@@ -788,7 +945,7 @@ def run(by_year: dict[int, list[Path]], formats: tuple[str, ...], jobs: int = 1,
 
     reports_dir = Path(reports_dir or REPORTS_DIR).resolve()
     outcomes: list[Outcome] = []
-    pools = _Pools(min(jobs, max((len(files) for files in by_year.values()), default=1)))
+    pools = _Pools(min(jobs, max((len(files) for files in by_year.values()), default=1)) - 1)
     try:
         for year in sorted(by_year):
             year_dir = reports_dir / str(year)
@@ -811,98 +968,29 @@ def run(by_year: dict[int, list[Path]], formats: tuple[str, ...], jobs: int = 1,
                 bar.set_postfix_str(o.survey)
                 bar.update()
 
-            speculative = None  # the overview built in the pool while the last surveys render
+            speculative = None  # the overview built beside the last surveys
             if jobs > 1 and tasks:  # what is up to date says so here, without a pool
                 for t in list(tasks):
                     skipped = _skip_check(Path(t[0]), formats, reports_dir, force)
                     if skipped is not None:
                         commit(skipped)
                         tasks.remove(t)
-            if jobs > 1 and (len(tasks) > 1 or (tasks and pools.started)):  # one survey: here, unless warm workers wait
-                surveys = sorted(set(manifest["surveys"]) | {Path(t[0]).stem for t in tasks})
-                snapshot = year_dir / f"{STAGING_PREFIX}overzicht-inputs~{os.getpid()}"
-                workers = min(pools.size, len(tasks))
-                # longest tasks first, as in LPT scheduling: the first halves (results, notebook,
-                # Excel; ~2 s), longest survey first, then the second halves (HTML, PDF, swap;
-                # ~1 s) on whichever worker is free, then the overview: the short tasks fill the
-                # end, where one long survey used to leave a core idle
-                to_start = sorted(tasks, key=lambda t: -_expected_seconds(Path(t[0]), manifest))
-                to_finish: list[Staged] = []
-                running: dict = {}  # future -> its worker
-                free: list = []  # workers without a task
-                spec_future = None
-
-                def submit_next() -> bool:
-                    nonlocal spec_future
-                    if to_start:
-                        fn, arg = _build_worker, (to_start.pop(0), True)
-                    elif to_finish:
-                        fn, arg = _finish_worker, (to_finish.pop(0),)
-                    elif (overview and spec_future is None and running
-                          and _overview_inputs(year_dir, year, surveys, {Path(t[0]).stem for t in tasks},
-                                               {o.survey: o for o in year_out}, snapshot)):
-                        # every survey's results exist (the rest only render): the overview
-                        # can be built now, on a worker that would otherwise wait
-                        fn, arg = _overview_worker, ((year, str(reports_dir), formats, surveys, str(snapshot)),)
-                    else:
-                        return False
-                    worker = free.pop(0)
-                    fut = worker.submit(fn, *arg)
-                    running[fut] = worker
-                    if fn is _overview_worker:
-                        spec_future = fut
-                    return True
-
-                try:
-                    free.extend(pools.get()[:workers])
-                    while free and submit_next():
-                        pass
-                    while running:
-                        done, _ = wait(running, timeout=0.1, return_when=FIRST_COMPLETED)
-                        for fut in done:
-                            free.append(running.pop(fut))
-                            try:
-                                result = fut.result()
-                            except BrokenProcessPool as exc:
-                                raise AgiiError(
-                                    f"a build worker of {year} stopped unexpectedly (killed, or out of memory?)",
-                                    expected="workers that finish their surveys; try again, or with --jobs 1") from exc
-                            if fut is spec_future:
-                                speculative = result
-                            elif isinstance(result, Staged):
-                                to_finish.append(result)
-                            else:
-                                commit(result)
-                        while free and submit_next():
-                            pass
-                except BaseException:  # interrupted: stop the workers (they unwind on SIGTERM)
-                    procs = pools.processes()
-                    for proc in procs:
-                        if proc.is_alive():
-                            proc.terminate()
-                    pools.close()
-                    # staged surveys waiting for their second half, also one whose first half
-                    # ended while the run was stopped (its result never arrived): no worker
-                    # holds their folders now
-                    for proc in procs:
-                        for left in year_dir.glob(f"{STAGING_PREFIX}*~{proc.pid}"):
-                            shutil.rmtree(left, ignore_errors=True)
-                    raise
-                finally:
-                    shutil.rmtree(snapshot, ignore_errors=True)
-                if speculative is not None and speculative.status == "built":
-                    if _publish_overview(year, reports_dir, formats, sorted(manifest["surveys"]), speculative):
-                        speculative.entry.pop("staging", None)
-                        with _uninterrupted():
-                            manifest["overview"] = speculative.entry
-                            _save_manifest(year_dir, manifest)
-                            (year_dir / f"{PENDING_PREFIX}overzicht.json").unlink(missing_ok=True)
-                    else:
-                        speculative = None  # its results were not all swapped in: built again below
+            if jobs > 1 and len(tasks) > 1:  # one survey: here, on this process's warm kernel
+                speculative = _build_year_in_parallel(year, year_dir, tasks, manifest, pools, commit,
+                                                      overview, reports_dir, formats)
             else:
                 for t in tasks:
                     bar.set_postfix_str(Path(t[0]).stem)
                     commit(_build_worker(t))
+            if speculative is not None and speculative.status == "built":
+                if _publish_overview(year, reports_dir, formats, sorted(manifest["surveys"]), speculative):
+                    speculative.entry.pop("staging", None)
+                    with _uninterrupted():
+                        manifest["overview"] = speculative.entry
+                        _save_manifest(year_dir, manifest)
+                        (year_dir / f"{PENDING_PREFIX}overzicht.json").unlink(missing_ok=True)
+                else:
+                    speculative = None  # its results were not all swapped in: built again below
             bar.close()
             for o in sorted(year_out, key=lambda o: o.survey):
                 if o.status == "failed":
