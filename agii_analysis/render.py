@@ -360,6 +360,18 @@ def render_pdf(html: str, path: Path, base_url=None) -> None:
     _atomic_write_bytes(path, pdf)
 
 
+def warm_up() -> None:
+    """Build the exporter and WeasyPrint's shared objects and render a tiny report once
+    (the templates compile and the fonts load on first use, ~0.3 s): `agii run --jobs N`
+    does it while its kernel starts, before forking the workers, which inherit it."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# .\n\n.")])
+    html = render_html(nb, ".")
+    weasyprint, font_config, fetcher, print_css = _weasy()
+    weasyprint.HTML(string=_with_print_css(html, print_css), url_fetcher=fetcher).write_pdf(font_config=font_config)
+
+
 def _with_print_css(html: str, css: str) -> str:
     style = f'<style media="print">\n{css}\n</style>\n'
     match = re.search(r"</head\s*>", html, flags=re.IGNORECASE)

@@ -757,6 +757,9 @@ class _Pools:
         if not self.workers and self.size:
             kernels.start_async(str(REPO_ROOT), KERNEL_ARGUMENTS)
             _preload()
+            from .render import warm_up
+
+            warm_up()  # in the time the kernel still needs, for the workers to inherit
             for _ in range(self.size):
                 self._fork()
         return self.workers

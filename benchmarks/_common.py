@@ -160,11 +160,11 @@ def run_measured(cmd: list[str], *, cwd: Path | None = None, env: dict | None = 
         if sampler:
             sampler.start()
         deadline = None if timeout is None else t0 + timeout
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        while True:  # without a timeout: one blocking wait (no polling beside the command)
+            pid, status, usage = os.wait4(proc.pid, 0 if deadline is None else os.WNOHANG)
             if pid:
                 break
-            if deadline and time.perf_counter() > deadline:
+            if time.perf_counter() > deadline:
                 proc.kill()
             time.sleep(0.01)
         wall = time.perf_counter() - t0

@@ -207,6 +207,17 @@ def test_html_does_not_depend_on_cell_ids(nb, html):
     assert render.render_html(other, TITLE) == html
 
 
+def test_warm_up_changes_no_report(nb, html, pdf_text, tmp_path):
+    """`agii run --jobs N` renders a tiny report before forking its workers: the shared
+    exporter and WeasyPrint objects must give the same HTML and PDF text afterwards."""
+    render.warm_up()
+    assert render.render_html(nb, TITLE) == html
+    render.render_pdf(html, tmp_path / "na.pdf")
+    again = subprocess.run(["pdftotext", str(tmp_path / "na.pdf"), "-"], check=True,
+                           capture_output=True, text=True).stdout
+    assert again == pdf_text
+
+
 def test_exporter_is_built_once():
     assert render._exporter() is render._exporter()
 
