@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import gc
 import hashlib
 import json
 import multiprocessing
@@ -760,6 +761,9 @@ class _Pools:
             from .render import warm_up
 
             warm_up()  # in the time the kernel still needs, for the workers to inherit
+            # what exists now is shared with the workers: no collection, here or there,
+            # touches it, so its pages are not copied (the gc.freeze() documentation)
+            gc.freeze()
             for _ in range(self.size):
                 self._fork()
         return self.workers
