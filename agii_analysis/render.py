@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import re
 import unicodedata
 from pathlib import Path
@@ -340,6 +341,10 @@ def _weasy():
     return weasyprint, font_config, fetcher, PRINT_CSS.read_text(encoding="utf-8")
 
 
+# A forked child makes its own: Pango's font map may keep a thread, which a fork does not copy.
+os.register_at_fork(after_in_child=_weasy.cache_clear)
+
+
 def render_pdf(html: str, path: Path, base_url=None) -> None:
     """Render report HTML to an A4 PDF at ``path``, replacing it atomically.
 
@@ -361,15 +366,13 @@ def render_pdf(html: str, path: Path, base_url=None) -> None:
 
 
 def warm_up() -> None:
-    """Build the exporter and WeasyPrint's shared objects and render a tiny report once
-    (the templates compile and the fonts load on first use, ~0.3 s): `agii run --jobs N`
-    does it while its kernel starts, before forking the workers, which inherit it."""
+    """Build the exporter and render a tiny report once (the templates compile on first
+    use, ~0.25 s): `agii run --jobs N` does it while its kernel starts, before forking the
+    workers, which inherit it. WeasyPrint is only imported: its font map is made per
+    process (see below)."""
     import nbformat
 
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# .\n\n.")])
-    html = render_html(nb, ".")
-    weasyprint, font_config, fetcher, print_css = _weasy()
-    weasyprint.HTML(string=_with_print_css(html, print_css), url_fetcher=fetcher).write_pdf(font_config=font_config)
+    render_html(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# .\n\n.")]), ".")
 
 
 def _with_print_css(html: str, css: str) -> str:

@@ -23,7 +23,7 @@ import signal
 import sys
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -748,7 +748,7 @@ class _Pools:
     worker). Each worker is a one-process executor, fed by a thread of its own."""
 
     def __init__(self, size: int):
-        self.size, self.workers = max(size, 0), []
+        self.size, self.workers, self._frozen = max(size, 0), [], False
 
     @property
     def started(self) -> bool:
@@ -758,18 +758,23 @@ class _Pools:
         if not self.workers and self.size:
             kernels.start_async(str(REPO_ROOT), KERNEL_ARGUMENTS)
             _preload()
-            from .render import warm_up
+            try:
+                from .render import warm_up
 
-            warm_up()  # in the time the kernel still needs, for the workers to inherit
+                warm_up()  # in the time the kernel still needs, for the workers to inherit
+            except Exception:  # costs only its time: each report renders (or fails) on its own
+                pass
+            kernels.settle()  # no kernel start half-done in this process while it forks
             # what exists now is shared with the workers: no collection, here or there,
             # touches it, so its pages are not copied (the gc.freeze() documentation)
             gc.freeze()
+            self._frozen = True
             for _ in range(self.size):
                 self._fork()
         return self.workers
 
     def _fork(self) -> None:
-        kernels.settle()  # no kernel start half-done in this process while it forks
+        kernels.settle()
         # fork, named: the workers are copies of this process (Python 3.14 would pick forkserver)
         worker = ProcessPoolExecutor(max_workers=1, initializer=_worker_init,
                                      mp_context=multiprocessing.get_context("fork"))
@@ -783,6 +788,9 @@ class _Pools:
         for worker in self.workers:
             worker.shutdown(wait=True, cancel_futures=True)
         self.workers = []
+        if self._frozen:  # collectable again (a long-lived caller: tests, a notebook)
+            gc.unfreeze()
+            self._frozen = False
 
 
 class _YearQueue:
@@ -827,9 +835,14 @@ class _YearQueue:
             return _build_worker, (self.to_start.pop(0), True)
         if self.to_finish:
             return _finish_worker, (self.to_finish.pop(0),)
-        if self._overview_args is not None and self.running and self._overview_ready(self.outcomes):
-            args, self._overview_args = self._overview_args, None
-            return _overview_worker, (args,)
+        if self._overview_args is not None and self.running:
+            try:
+                ready = self._overview_ready(self.outcomes)
+            except Exception:  # copying the results failed: the overview is built after the year
+                self._overview_args, ready = None, False
+            if ready:
+                args, self._overview_args = self._overview_args, None
+                return _overview_worker, (args,)
         return None
 
     def done(self, task, result) -> None:
@@ -863,8 +876,6 @@ class _YearQueue:
 
 def _feed(queue: _YearQueue, worker: ProcessPoolExecutor) -> None:
     """A worker's feeder thread: hands it the year's tasks one at a time until none is left."""
-    from concurrent.futures import TimeoutError as FutureTimeout
-
     while True:
         task = queue.take()
         if task == queue.WAIT:
@@ -873,13 +884,11 @@ def _feed(queue: _YearQueue, worker: ProcessPoolExecutor) -> None:
             return
         try:
             future = worker.submit(task[0], *task[1])
-            while True:
-                try:
-                    result = future.result(timeout=0.1)
-                    break
-                except FutureTimeout:
-                    if queue.stopped:  # the run is being stopped: the worker is terminated
-                        return
+            while not future.done():
+                if queue.stopped:  # the run is being stopped: the worker is terminated
+                    return
+                wait([future], timeout=0.1)
+            result = future.result()
         except BaseException as exc:  # the worker died, or was stopped with the run
             queue.fail(exc)
             return
@@ -900,18 +909,18 @@ def _build_year_in_parallel(year: int, year_dir: Path, tasks: list, manifest: di
     feeders = []
     try:
         workers = pools.get()[:len(tasks) - 1]
+        task = queue.take()  # the longest survey for this process, whose kernel is warm
         for worker in workers:
             feeders.append(threading.Thread(target=_feed, args=(queue, worker), name="agii feeder", daemon=True))
             feeders[-1].start()
         while True:  # this process builds too; it commits what everyone finished
+            if task == queue.DONE:
+                break
+            if task != queue.WAIT:
+                queue.done(task, task[0](*task[1]))
             for o in queue.to_commit():
                 commit(o)
             task = queue.take()
-            if task == queue.WAIT:
-                continue
-            if task == queue.DONE:
-                break
-            queue.done(task, task[0](*task[1]))
         for feeder in feeders:
             feeder.join()
         for o in queue.to_commit():
@@ -930,6 +939,11 @@ def _build_year_in_parallel(year: int, year_dir: Path, tasks: list, manifest: di
                 proc.terminate()
         for feeder in feeders:
             feeder.join(10)
+        try:  # surveys the workers swapped in meanwhile go into the manifest now
+            for o in queue.to_commit():
+                commit(o)
+        except Exception:  # their pending entries are committed by the next run's recover()
+            pass
         pools.close()
         # staged surveys waiting for their second half, also one whose first half ended
         # while the run was stopped (its result never arrived): no process holds them now

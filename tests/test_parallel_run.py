@@ -205,3 +205,38 @@ def test_a_worker_that_dies_stops_the_run_with_a_clear_error(tmp_path, monkeypat
             echo=lambda *_: None, warn=lambda *_: None)
     year_dir = tmp_path / str(YEAR)
     assert not [p.name for p in year_dir.iterdir() if p.name.startswith(".staging-")]
+
+
+def test_three_jobs_render_pdfs_in_every_process(tmp_path, monkeypatch):
+    """--jobs 3: this process and two workers (two feeder threads) build a year, PDFs
+    included, each process with its own font map (a forked worker does not reuse the
+    parent's, whose thread it would not have)."""
+    import os
+
+    started, pids = [], {}
+
+    class Counting(run_module.ProcessPoolExecutor):
+        def __init__(self, *args, **kwargs):
+            started.append(kwargs.get("max_workers"))
+            super().__init__(*args, **kwargs)
+
+    real = run_module.render_outputs
+
+    def noting(nb_path, title, formats):
+        real(nb_path, title, formats)
+        (tmp_path / f"rendered-{nb_path.stem}").write_text(str(os.getpid()))
+
+    monkeypatch.setattr(run_module, "ProcessPoolExecutor", Counting)
+    monkeypatch.setattr(run_module, "render_outputs", noting)  # the workers fork after this
+    reports = tmp_path / "reports"
+    outcomes = run({YEAR: _files()}, ("html", "pdf"), jobs=3, force=True, reports_dir=reports,
+                   progress=False, echo=lambda *_: None)
+    assert {o.survey: o.status for o in outcomes} == {s: "built" for s in [*SURVEYS, "overzicht"]}
+    assert started == [1, 1]  # this process and two workers
+    for survey in SURVEYS:
+        pdf = reports / str(YEAR) / survey / output_names(survey, YEAR)["pdf"]
+        assert pdf.read_bytes().startswith(b"%PDF")
+        pids[survey] = (tmp_path / f"rendered-{survey}_{YEAR}").read_text()
+    assert len(set(pids.values()) - {str(os.getpid())}) >= 1, pids  # a worker rendered a PDF
+    year_dir = reports / str(YEAR)
+    assert not [p.name for p in year_dir.iterdir() if p.name.startswith(".")]
