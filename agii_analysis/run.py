@@ -492,7 +492,8 @@ def _uninterrupted():
 
 
 def _preload() -> None:
-    """Import what every build needs, in a pool worker while its kernel starts (docs/performance.md)."""
+    """Import what every build needs: in the parent while its kernel starts, before it
+    forks the workers, which inherit it (docs/performance.md)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -508,8 +509,9 @@ def _preload() -> None:
 
 
 def _worker_init() -> None:
-    """A pool worker starts its kernel first, then imports what a build needs: the
-    kernel's start-up and these imports run side by side, in every worker at once."""
+    """A worker starts its own kernel (it warms up in its process while the worker takes
+    its first task); the build modules it inherited from the parent, so `_preload` here
+    only finds them imported."""
     kernels.shut_down_at_worker_exit()
     _worker_signals()  # Ctrl-C is the parent's; SIGTERM before the first task ends the worker
     try:
