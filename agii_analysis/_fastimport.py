@@ -7,8 +7,8 @@ in every build process (a pool worker, the CLI), a known upstream problem
 (python-jsonschema/jsonschema#1392). jsonschema uses it only to check the `iri` and
 `iri-reference` formats, which no notebook schema has, and treats it as optional: a
 `None` in `sys.modules` makes its import fail the way jsonschema expects. Imported by
-the modules that load the notebook tools (run, render, templates), not by the package
-itself, so a researcher's own kernel is left alone. Where jsonschema was loaded first
+the command line and by the modules that load the notebook tools (run, render,
+templates), not by the package itself, so a researcher's own kernel is left alone. Where jsonschema was loaded first
 (pytest with nbval), nothing changes.
 """
 

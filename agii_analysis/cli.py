@@ -7,10 +7,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-# jsonschema's IRI format checkers import rfc3987_syntax, which compiles a grammar on
-# import (~1 s per process); notebooks never need those formats (docs/performance.md, B).
-sys.modules.setdefault("rfc3987_syntax", None)
-
+from . import _fastimport  # noqa: F401  (before anything imports jsonschema)
 from .errors import AgiiError
 
 

@@ -557,7 +557,6 @@ def harmonise(
         "text": pd.arrays.ArrowStringArray(pa.chunked_array([rows["text"]], type=pa.string())),
     }, copy=False)
     responses = _typed(responses)
-    respondents = respondents.drop(columns=["signature", "has_dates"], errors="ignore")
     respondents = respondents[["respondent_id", "source", "row", "collector_id", "language", "start", "end", "complete", "status"]]
     return Harmonised(codebook.survey, year, responses, respondents.reset_index(drop=True), files,
                       [u for u, _ in unknown], warnings)

@@ -510,13 +510,11 @@ def _preload() -> None:
 
 def _worker_init() -> None:
     """A worker starts its own kernel (it warms up in its process while the worker takes
-    its first task); the build modules it inherited from the parent, so `_preload` here
-    only finds them imported."""
+    its first task); the build modules it inherited from the parent (`_Pools.get`)."""
     kernels.shut_down_at_worker_exit()
     _worker_signals()  # Ctrl-C is the parent's; SIGTERM before the first task ends the worker
     try:
         kernels.start_async(str(REPO_ROOT), KERNEL_ARGUMENTS)
-        _preload()
     except (SystemExit, Terminated):  # stopped while starting: no traceback, no kernel left
         kernels.shutdown()
         os._exit(143)
@@ -752,10 +750,6 @@ class _Pools:
     def __init__(self, size: int):
         self.size, self.workers, self._frozen = max(size, 0), [], False
 
-    @property
-    def started(self) -> bool:
-        return bool(self.workers)
-
     def get(self) -> list[ProcessPoolExecutor]:
         if not self.workers and self.size:
             kernels.start_async(str(REPO_ROOT), KERNEL_ARGUMENTS)
@@ -776,7 +770,6 @@ class _Pools:
         return self.workers
 
     def _fork(self) -> None:
-        kernels.settle()
         # fork, named: the workers are copies of this process (Python 3.14 would pick forkserver)
         worker = ProcessPoolExecutor(max_workers=1, initializer=_worker_init,
                                      mp_context=multiprocessing.get_context("fork"))
@@ -992,7 +985,7 @@ def run(by_year: dict[int, list[Path]], formats: tuple[str, ...], jobs: int = 1,
                 bar.update()
 
             speculative = None  # the overview built beside the last surveys
-            if jobs > 1 and tasks:  # what is up to date says so here, without a pool
+            if jobs > 1 and len(tasks) > 1:  # what is up to date says so here, without a pool
                 for t in list(tasks):
                     skipped = _skip_check(Path(t[0]), formats, reports_dir, force)
                     if skipped is not None:
@@ -1037,7 +1030,7 @@ def run(by_year: dict[int, list[Path]], formats: tuple[str, ...], jobs: int = 1,
                     _save_manifest(year_dir, manifest)
                     (year_dir / f"{PENDING_PREFIX}overzicht.json").unlink(missing_ok=True)
                     if early and ov.status == "skipped":
-                        ov = Outcome("overzicht", year, "built", "built in the pool beside the last surveys", ov.entry)
+                        ov = Outcome("overzicht", year, "built", "built beside the last surveys", ov.entry)
                     echo(f"{year} overzicht: {'built' if ov.status == 'built' else 'up to date, skipped'}")
                     outcomes.append(ov)
                 except AgiiError as exc:

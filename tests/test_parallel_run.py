@@ -39,7 +39,7 @@ def test_overview_built_beside_the_last_surveys_is_the_final_one(tmp_path):
                    progress=False, echo=lambda *_: None)
     status = {o.survey: (o.status, o.message) for o in outcomes}
     assert all(status[s][0] == "built" for s in SURVEYS), status
-    assert status["overzicht"] == ("built", "built in the pool beside the last surveys")
+    assert status["overzicht"] == ("built", "built beside the last surveys")
     year_dir = tmp_path / str(YEAR)
     assert not [p.name for p in year_dir.iterdir() if p.name.startswith(".")]  # no snapshot left
     # its key is the one of the results now in place: a plain run finds it up to date
