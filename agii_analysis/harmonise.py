@@ -27,6 +27,7 @@ from .errors import AgiiError
 from .reader import RawExport, _str_series
 
 EXCLUSION_REASONS = ("duplicate", "outside_period", "no_date", "no_answer")
+_STATUSES = ("used", *EXCLUSION_REASONS)
 RESPONSE_COLUMNS = [
     "survey", "year", "respondent_id", "collector_id", "language", "start", "end",
     "complete", "source", "question", "item", "code", "label_nl", "text",
@@ -214,15 +215,20 @@ class _Long:
         self.parts.append(_Part(idx.astype(np.int64, copy=False), self.questions[question],
                                 self.items.setdefault(item, len(self.items)), code, text))
 
-    def assemble(self, keep: np.ndarray, redact=None) -> dict:
+    def counts(self, n: int) -> np.ndarray:
+        """Long rows per respondent (of `n`): what `answered` and `assemble` both need."""
+        count = np.zeros(n, dtype=np.int64)
+        for part in self.parts:
+            count[part.idx] += 1  # a part holds each row at most once
+        return count
+
+    def assemble(self, keep: np.ndarray, redact=None, counts: np.ndarray | None = None) -> dict:
         """The rows of the respondents in `keep` (bool per respondent), respondent by
         respondent, each in part order: a counting sort, no concatenation or argsort.
         Codes come out in the smallest integer type pandas keeps for categoricals, as
-        every byte of a million-row table written costs (fresh memory)."""
-        count = np.zeros(len(keep), dtype=np.int64)
-        for part in self.parts:
-            count[part.idx] += 1  # a part holds each row at most once
-        count[~keep] = 0
+        every byte of a million-row table written costs (fresh memory). `counts`: those
+        of `counts()`, if already made."""
+        count = np.where(keep, self.counts(len(keep)) if counts is None else counts, 0)
         cursor = np.cumsum(count) - count
         total = int(count.sum())
         part_no = np.empty(total, dtype=_codes_dtype(len(self.parts)))
@@ -251,29 +257,6 @@ class _Long:
         item_no = np.array([p.item for p in self.parts], dtype=_codes_dtype(len(self.items)))
         return {"count": count, "qno": np.take(qno, part_no), "item_no": np.take(item_no, part_no),
                 "code": code, "label_no": label_no, "text": _sparse_text(total, text_pos, texts, redact)}
-
-    def subset(self, rids: np.ndarray, n: int, redact=None) -> list[list]:
-        """Rows of the respondents `rids` as lists (rid, question, item, code, text), in
-        part order: for telling duplicates apart, which are few."""
-        wanted = np.zeros(n, dtype=bool)
-        wanted[rids] = True
-        cols: list[list] = [[], [], [], [], []]
-        for part in self.parts:
-            mine = wanted[part.idx]
-            k = int(mine.sum())
-            if not k:
-                continue
-            cols[0].extend(part.idx[mine].tolist())
-            cols[1].extend([part.qno] * k)
-            cols[2].extend([part.item] * k)
-            if part.code is None:
-                cols[3].extend([np.nan] * k)
-                texts = part.text.filter(pa.array(mine)).to_pylist()
-                cols[4].extend(texts if redact is None else [redact(t) for t in texts])
-            else:
-                cols[3].extend(part.code[mine].tolist())
-                cols[4].extend([None] * k)
-        return cols
 
 
 @dataclass
@@ -496,20 +479,20 @@ def harmonise(
     respondents = pd.concat(resp_parts, ignore_index=True)
     n_resp = len(respondents)
     # which questions each respondent answered (filled per column), and whether at all
+    counts = long.counts(n_resp)  # open answers count too
     answered_q = np.zeros((n_resp, len(long.questions)), dtype=bool)
-    answered = np.zeros(n_resp, dtype=bool)
     for part in long.parts:
-        answered[part.idx] = True  # any answer, open ones too
         if part.code is not None:
             answered_q[part.idx, part.qno] = True
 
-    respondents["status"] = "used"
+    # status, first reason wins: duplicate, no_date, outside_period, no_answer
+    status = np.zeros(n_resp, dtype=np.int8)  # index into _STATUSES
     # duplicates: identical answers -> excluded; different answers -> error
     id_encoded = pc.dictionary_encode(_arrow_text(respondents["respondent_id"]))
     id_no = id_encoded.indices.to_numpy()
     dup_id = pd.Series(np.bincount(id_no)[id_no] > 1, index=respondents.index)
     if dup_id.any():
-        respondents["signature"] = _signatures(long, n_resp, np.flatnonzero(dup_id.to_numpy()), redact)
+        respondents["signature"] = _signatures(long, n_resp, dup_id.to_numpy(), redact)
         for resp_id, grp in respondents[dup_id].groupby("respondent_id", sort=False):
             if grp["signature"].nunique() > 1:
                 a, b = grp.iloc[0], grp[grp["signature"] != grp.iloc[0]["signature"]].iloc[0]
@@ -519,15 +502,15 @@ def harmonise(
                     file=b["source"], sheet=sheet_of.get(b["source"]), row=int(b["row"]),
                     expected="one response per respondent id (or identical copies from overlapping exports)",
                 )
-        respondents.loc[respondents.duplicated("respondent_id", keep="first"), "status"] = "duplicate"
-    when = respondents["end"].fillna(respondents["start"])
-    open_ = respondents["status"] == "used"
-    nodate = open_ & when.isna() & respondents["has_dates"]
-    respondents.loc[nodate, "status"] = "no_date"
-    start, end = pd.Timestamp(period[0]), pd.Timestamp(period[1]) + pd.Timedelta(days=1)
-    outside = (respondents["status"] == "used") & when.notna() & ((when < start) | (when >= end))
-    respondents.loc[outside, "status"] = "outside_period"
-    respondents.loc[(respondents["status"] == "used") & ~answered, "status"] = "no_answer"
+        status[respondents.duplicated("respondent_id", keep="first").to_numpy()] = _STATUSES.index("duplicate")
+    when = respondents["end"].fillna(respondents["start"]).to_numpy()
+    has_when = ~np.isnat(when)
+    start, end = np.datetime64(period[0]), np.datetime64(period[1]) + np.timedelta64(1, "D")
+    for reason, hit in (("no_date", ~has_when & respondents["has_dates"].to_numpy()),
+                        ("outside_period", has_when & ((when < start) | (when >= end))),
+                        ("no_answer", counts == 0)):
+        status[(status == 0) & hit] = _STATUSES.index(reason)
+    respondents["status"] = np.array(_STATUSES, dtype=object)[status]
     if not respondents["has_dates"].all():
         warnings.append("some exports have no date columns: the report period could not be checked for them")
 
@@ -536,7 +519,7 @@ def harmonise(
     respondents["complete"] = answered_q[:, closed].all(axis=1) if closed else False
 
     # input order: export by export, row by row, then the questionnaire's column order
-    rows = long.assemble((respondents["status"] == "used").to_numpy(), redact)
+    rows = long.assemble(status == 0, redact, counts)
     count = rows["count"]
     per_resp = respondents[["collector_id", "language", "start", "end", "complete", "source"]]
     item_names = np.array(list(long.items), dtype=object)
@@ -571,34 +554,31 @@ def headline_missing(codebook: Codebook, files: list[FileSummary]) -> str:
             f"(its text in codebook {codebook.path.name}: {texts})")
 
 
-def _signatures(long: _Long, n: int, rids: np.ndarray, redact=None) -> np.ndarray:
-    """An order-free hash of the answers of respondent rows `rids`, to tell identical
-    copies (overlapping exports) from conflicts; 0 for the other rows.
+def _signatures(long: _Long, n: int, rows: np.ndarray, redact=None) -> np.ndarray:
+    """An order-free hash of the answers of the respondent rows in `rows` (bool), to
+    tell identical copies (overlapping exports) from conflicts; 0 for the other rows.
 
     Each long row is hashed (question, item, code, text); a respondent's signature
     combines the sum and the xor of its rows' hashes with their count.
     """
     sig = np.zeros(n, dtype=np.uint64)
-    rid, qno, item_no, code, text = long.subset(rids, n, redact)
-    if not rid:
+    got = long.assemble(rows, redact)  # the same rows (and redaction) the table would get
+    if not len(got["qno"]):
         return sig
     items = np.array(list(long.items), dtype=object)
     keyed = pd.DataFrame({
-        "question": np.array(qno, dtype=np.int32), "item": items[np.array(item_no, dtype=np.int64)],
-        "code": np.nan_to_num(np.array(code, dtype=float), nan=-1.0),
-        "text": pd.Series(text, dtype=object).fillna(""),
+        "question": got["qno"].astype(np.int32), "item": items[got["item_no"].astype(np.int64)],
+        "code": np.nan_to_num(got["code"], nan=-1.0),
+        "text": pd.Series(got["text"].to_pylist(), dtype=object).fillna(""),
     })
     row_hash = pd.util.hash_pandas_object(keyed, index=False).to_numpy(dtype=np.uint64)
-    sub_rid = np.array(rid, dtype=np.int64)
-    order = np.argsort(sub_rid, kind="stable")
-    rid_sorted = sub_rid[order]
-    h_sorted = row_hash[order]
-    starts = np.flatnonzero(np.r_[True, rid_sorted[1:] != rid_sorted[:-1]])
+    counts = got["count"]
+    owners = np.flatnonzero(counts)  # rows come respondent by respondent
+    starts = np.cumsum(counts[owners]) - counts[owners]
     with np.errstate(over="ignore"):
-        total = np.add.reduceat(h_sorted, starts)
-        mixed = np.bitwise_xor.reduceat(h_sorted * np.uint64(0x9E3779B97F4A7C15), starts)
-        counts = np.diff(np.r_[starts, len(h_sorted)]).astype(np.uint64)
-        sig[rid_sorted[starts]] = total ^ (mixed << np.uint64(1)) ^ (counts * np.uint64(0xBF58476D1CE4E5B9))
+        total = np.add.reduceat(row_hash, starts)
+        mixed = np.bitwise_xor.reduceat(row_hash * np.uint64(0x9E3779B97F4A7C15), starts)
+        sig[owners] = total ^ (mixed << np.uint64(1)) ^ (counts[owners].astype(np.uint64) * np.uint64(0xBF58476D1CE4E5B9))
     return sig
 
 
