@@ -12,8 +12,12 @@ from .errors import AgiiError
 
 
 def _cmd_demo(args) -> int:
-    from .demo import write_demo
+    from .demo import demo_up_to_date, write_demo
 
+    files = None if args.force else demo_up_to_date()
+    if files is not None:
+        print(f"demo: the {len(files)} exports under data/raw/demo/ are up to date (--force rewrites them)")
+        return 0
     files = write_demo()
     print(f"demo: wrote {len(files)} exports under data/raw/demo/")
     return 0
@@ -122,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("demo", help="write the deterministic demo exports under data/raw/demo/")
+    s.add_argument("--force", action="store_true", help="rewrite them even if they are up to date")
     s.set_defaults(func=_cmd_demo)
 
     s = sub.add_parser("validate", help="read and harmonise exports against a codebook and summarise")

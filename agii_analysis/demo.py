@@ -15,6 +15,9 @@ belong in data files, never in this module); this module only turns counts into 
    texts and labels, in the file's language, standard or expanded, labels or numbers.
 4. `csv_bytes` / `xlsx_bytes`: bytes per variant (encoding, BOM, line ends, separator,
    Excel re-save, fixed XLSX timestamps), identical on every run.
+
+`demo_manifest.json` beside the exports records what they were made from (`recipe`) and
+their hashes, so `agii demo` can leave an intact, current demo alone (`demo_up_to_date`).
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from __future__ import annotations
 import calendar
 import csv
 import datetime as dt
+import hashlib
+import importlib.metadata
 import io
 import json
 import re
@@ -750,7 +755,46 @@ def write_demo(root: Path = DEMO_ROOT, spec_path: Path = SPEC_PATH) -> list[Path
         path.write_bytes(data)
     (root / "planted_private.json").write_text(
         json.dumps(planted.to_json(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    manifest = {"recipe": _recipe(spec_path), "exports": [p.relative_to(root).as_posix() for p in outputs],
+                "files": _tree(root)}
+    (root / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     return list(outputs)
+
+
+MANIFEST_NAME = "demo_manifest.json"
+
+
+def demo_up_to_date(root: Path = DEMO_ROOT, spec_path: Path = SPEC_PATH) -> list[Path] | None:
+    """The export paths if `root` holds exactly what `write_demo` would write now (same
+    recipe, every file present and unaltered, nothing else); else None."""
+    root = Path(root)
+    try:
+        manifest = json.loads((root / MANIFEST_NAME).read_text(encoding="utf-8"))
+        if manifest["recipe"] != _recipe(spec_path) or manifest["files"] != _tree(root):
+            return None
+        return [root / name for name in manifest["exports"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _recipe(spec_path: Path) -> str:
+    """What the demo bytes are a function of: the spec, the package (generator and
+    codebooks) and the libraries whose random streams and writers it uses."""
+    h = hashlib.sha256(Path(spec_path).read_bytes())
+    package = Path(__file__).parent
+    for p in sorted(package.rglob("*")):
+        if p.is_file() and p.suffix in (".py", ".yaml") and "__pycache__" not in p.parts:
+            h.update(p.relative_to(package).as_posix().encode())
+            h.update(p.read_bytes())
+    for lib in ("numpy", "pandas", "openpyxl", "pyyaml"):
+        h.update(f"{lib}={importlib.metadata.version(lib)}".encode())
+    return h.hexdigest()
+
+
+def _tree(root: Path) -> dict[str, str]:
+    """sha256 of every file under `root` but the manifest, by relative path."""
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file() and p.name != MANIFEST_NAME}
 
 
 def _check_accounting(sy: dict, parts, where: str) -> None:

@@ -7,6 +7,7 @@ exactly what demo/spec.yaml promises.
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -14,7 +15,7 @@ import yaml
 import pytest
 
 from agii_analysis.codebook import load_codebook
-from agii_analysis.demo import SPEC_PATH, load_spec, write_demo
+from agii_analysis.demo import MANIFEST_NAME, SPEC_PATH, demo_up_to_date, load_spec, write_demo
 from agii_analysis.params import REPO_ROOT, find_params, load_params
 
 SPEC = load_spec(SPEC_PATH)
@@ -47,7 +48,36 @@ def test_two_runs_give_identical_bytes(runs):
 def test_expected_file_list(runs):
     (a, written), _ = runs
     assert sorted(p.relative_to(a).as_posix() for p in written) == _spec_files()
-    assert sorted(_tree(a)) == sorted(_spec_files() + ["planted_private.json"])
+    assert sorted(_tree(a)) == sorted(_spec_files() + ["planted_private.json", MANIFEST_NAME])
+
+
+def test_up_to_date_only_while_nothing_changed(runs, tmp_path):
+    """`agii demo` leaves the demo alone only if the spec, the package and every file are as written."""
+    (a, written), _ = runs
+    root = tmp_path / "demo"
+    shutil.copytree(a, root)
+    exports = [root / p.relative_to(a) for p in written]
+    assert demo_up_to_date(root) == exports
+    target = exports[0]
+    original = target.read_bytes()
+    target.write_bytes(original + b" ")  # an export altered
+    assert demo_up_to_date(root) is None
+    target.write_bytes(original)
+    assert demo_up_to_date(root) == exports
+    stray = root / "2022" / "extra.csv"  # a file the spec does not make
+    stray.write_text("x", encoding="utf-8")
+    assert demo_up_to_date(root) is None
+    stray.unlink()
+    target.unlink()  # a file missing
+    assert demo_up_to_date(root) is None
+    target.write_bytes(original)
+    edited = tmp_path / "spec.yaml"  # another spec
+    edited.write_bytes(SPEC_PATH.read_bytes() + b"\n# edited\n")
+    assert demo_up_to_date(root, edited) is None
+    assert demo_up_to_date(root) == exports
+    (root / MANIFEST_NAME).write_text("{", encoding="utf-8")  # a damaged manifest
+    assert demo_up_to_date(root) is None
+    assert demo_up_to_date(tmp_path / "nothing") is None
 
 
 def test_rewrite_removes_stale_files(tmp_path):
