@@ -59,11 +59,27 @@ def _yes_no(v):
     return None if _missing(v) else ("Ja" if bool(v) else "Nee")
 
 
-def _break_flag(comparable):
-    """The flag column beside a difference: [b] when the scale changed, [x] without a previous year."""
+def _break_flag(comparable, first: bool = False):
+    """The flag column beside a difference: [b] when the scale changed; without a
+    previous figure [z] for a first measurement (nothing to compare with: the published
+    "nvt"), else [x]."""
     if _missing(comparable):
-        return "[x]"
+        return "[z]" if first else "[x]"
     return "Nee" if bool(comparable) else "[b]"
+
+
+_CHANGE_COLUMNS = ("previous_year", "previous", "diff", "diff_rounded", "p_value", "significant_nl", "source")
+
+
+def _first_measurement(df: pd.DataFrame, r: Results) -> pd.DataFrame:
+    """A survey's first year has no previous measurement: its change cells are [z]."""
+    if not r.change.empty:
+        return df
+    out = df.copy()
+    for c in _CHANGE_COLUMNS:
+        if c in out.columns:
+            out[c] = "[z]"
+    return out
 
 
 def _suppress(df: pd.DataFrame, columns: list[str], flag: str = "suppressed") -> pd.DataFrame:
@@ -186,10 +202,10 @@ def _notes(results: Results) -> list[Note]:
                     "kleine groep niet verraadt."),
         Note("[b]", "Breuk in de reeks: het verschil staat in zijn kolom, maar is niet rechtstreeks vergelijkbaar. "
                     + SCALE_BREAK_CAVEAT),
-        Note("[x]", "Niet beschikbaar: bijvoorbeeld geen vorige meting, geen aantal aangeschreven voor die groep, "
-                    "of geen antwoorden om een cijfer op te berekenen."),
-        Note("[z]", "Niet van toepassing: bijvoorbeeld een aandeel op de rij van de NPS-score, of een parameter "
-                    "die niet is ingesteld."),
+        Note("[x]", "Niet beschikbaar: bijvoorbeeld geen aantal aangeschreven voor die groep, geen antwoorden "
+                    "om een cijfer op te berekenen, of een cijfer van vorig jaar dat niet bekend is."),
+        Note("[z]", "Niet van toepassing: bijvoorbeeld geen vorige meting (eerste bevraging, 'nvt' in de "
+                    "publicatie), een aandeel op de rij van de NPS-score, of een parameter die niet is ingesteld."),
     ]
     if results.provenance.get("demo"):
         notes.insert(0, Note("demo", "Demogegevens: verzonnen antwoorden die de gepubliceerde cijfers nabootsen. "
@@ -209,8 +225,9 @@ def _ci(prefix="", unit="", notes=("ci",), decimals=1, kind="number"):
 def _key_figures(r: Results, base_notes: tuple) -> Table:
     df = r.key_figures.copy()
     if "comparable" in df.columns:
-        df["break"] = [_break_flag(v) for v in df["comparable"]]
+        df["break"] = [_break_flag(v, r.change.empty) for v in df["comparable"]]
         df["significant_nl"] = [None if _missing(p) else _yes_no(s) for s, p in zip(df["significant"], df["p_value"])]
+        df = _first_measurement(df, r)
     cols = [
         Column("label", "Indicator"), Column("unit", "Eenheid"),
         Column("n", "Aantal antwoorden (noemer)", "count"),
@@ -534,8 +551,8 @@ def overview_tables(results_list: list[Results]) -> list[Table]:
             "type": h["type"], "who": h["who"], "year": h["year"],
             "nps": "[z]" if no_nps else h["nps"],
             "pct_satisfied": h["pct_satisfied"],
-            "diff": h["diff"],
-            "break": _break_flag(h["comparable"]),
+            "diff": "[z]" if r.change.empty and h["pct_satisfied"] is not None else h["diff"],
+            "break": _break_flag(h["comparable"], r.change.empty),
             "invited": h["invited"], "respondents": h["respondents"], "response_rate": h["response_rate"],
             "survey": h["survey"],
         })
@@ -575,8 +592,9 @@ def _overview_notes(results_list: list[Results]) -> list[Note]:
                          "afgeronde cijfers van jaar x en jaar x\u22121, zoals gepubliceerd."),
         Note("[b]", "Breuk in de reeks: het verschil staat in zijn kolom, maar is niet rechtstreeks "
                     "vergelijkbaar. " + SCALE_BREAK_CAVEAT),
-        Note("[x]", "Niet beschikbaar: er is geen vorige meting (eerste bevraging), of het cijfer ontbreekt."),
-        Note("[z]", "Niet van toepassing: de bevraging heeft geen NPS-vraag."),
+        Note("[x]", "Niet beschikbaar: het cijfer ontbreekt."),
+        Note("[z]", "Niet van toepassing ('nvt' in de publicatie): de bevraging heeft geen NPS-vraag, of er is "
+                    "geen vorige meting om mee te vergelijken (eerste bevraging)."),
     ]
     return notes
 

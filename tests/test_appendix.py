@@ -31,7 +31,7 @@ SHEETS = {
     "trend": "Verloop", "themes": "Verbeterpunten", "quotes": "Citaten",
 }
 PUBLISHED = {  # type bevraging -> (NPS, % (heel) tevreden, verschil, breuk)
-    2022: {"Na aanbod MO": (72, 95, -3, "[b]"), "Na test MO": ("[z]", 90, "[x]", "[x]"),
+    2022: {"Na aanbod MO": (72, 95, -3, "[b]"), "Na test MO": ("[z]", 90, "[z]", "[z]"),
            "Na inburgeringstraject": (41, 83, -5, "[b]"), "Vormingsaanbod AgII": (13, 81, -10, "[b]")},
     2023: {"Lokale besturen": (-6, 70, 3, "[b]")},
 }
@@ -227,6 +227,26 @@ def test_survey_without_nps_and_yearly_survey(by_year, tmp_path):
     assert "Verloop" not in names and "NPS" in names
 
 
+
+def test_first_measurement_has_no_change_to_show(by_year, tmp_path):
+    """na_test_mo starts in 2022: its change cells are [z] (the publication's 'nvt'), not numbers or [x]."""
+    test_mo = next(r for r in by_year[2022] if r.survey == "na_test_mo")
+    assert test_mo.change.empty
+    wb = openpyxl.load_workbook(write_appendix(test_mo, tmp_path / "t.xlsx"))
+    header, rows = _table_rows(wb["Kerncijfers"])
+    change = [i for i, h in enumerate(header) if h.startswith(("Vorig jaar", "Cijfer vorig jaar", "Verschil met vorig",
+                                                                  "Breuk in reeks", "p-waarde", "Significant", "Bron"))]
+    assert len(change) == 8 and rows
+    assert {row[i] for row in rows for i in change} == {"[z]"}
+    notes = [row for row in wb["Toelichting"].iter_rows(values_only=True) if row[1] and row[2]]
+    assert any(text.startswith("Niet van toepassing") and "geen vorige meting" in text and "Kerncijfers" in sheets
+               for _, text, sheets in notes)
+    # a survey with a previous year keeps its numbers there
+    vorming = next(r for r in by_year[2022] if r.survey == "vorming")
+    header, rows = _table_rows(openpyxl.load_workbook(write_appendix(vorming, tmp_path / "v.xlsx"))["Kerncijfers"])
+    sat = next(r for r in rows if r[header.index("Code indicator")] == "pct_satisfied")
+    assert isinstance(sat[header.index("Vorig jaar")], int) and sat[header.index("Breuk in reeks")] == "[b]"
+
 @pytest.mark.parametrize("year", [2022, 2023])
 def test_overview_has_the_published_numbers(by_year, year, tmp_path):
     path = tmp_path / f"overzicht_{year}.xlsx"
@@ -259,8 +279,9 @@ def test_overview_rows_are_the_headlines(by_year, year, tmp_path):
         assert row[0] == h["type"] and row[1] == h["who"]
         assert row[3] == ("[z]" if r.figure("nps") is None else h["nps"])
         assert row[4] == h["pct_satisfied"]
-        assert row[5] == ("[x]" if h["diff"] is None else h["diff"])
-        assert row[6] == {None: "[x]", True: "Nee", False: "[b]"}[h["comparable"]]
+        first = r.change.empty  # no previous measurement: "nvt" in the publication
+        assert row[5] == ("[z]" if first else "[x]" if h["diff"] is None else h["diff"])
+        assert row[6] == {None: "[z]" if first else "[x]", True: "Nee", False: "[b]"}[h["comparable"]]
         assert row[7:10] == [h["invited"], h["respondents"], h["response_rate"]]
 
 
