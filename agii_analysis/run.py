@@ -453,7 +453,8 @@ def _skip_check(params_file: Path, formats: tuple[str, ...], reports_dir: Path, 
 
 
 def _fix_notebook_paths(nb_path: Path, staging: Path, final: Path) -> None:
-    """The executed notebook names its results file by the final path, not the staging one."""
+    """The executed notebook names its results file and itself (papermill's
+    `output_path`) by the final path, not the staging one."""
     text = nb_path.read_text(encoding="utf-8")
     rel_final = _shown(final)
     fixed = text.replace(str(staging), rel_final)
@@ -600,6 +601,7 @@ def build_overview(year: int, reports_dir: Path, formats: tuple[str, ...], surve
     try:
         nb = staging / f"{stem}.ipynb"
         execute_notebook(template_for("overzicht"), nb, {"year": year, "reports_dir": _shown(source)})
+        _fix_notebook_paths(nb, staging, year_dir)
         if inputs_root is not None:  # the notebook names the reports folder, not the stand-in
             text = nb.read_text(encoding="utf-8")
             _atomic_write(nb, text.replace(json.dumps(_shown(source))[1:-1], json.dumps(_shown(reports_dir))[1:-1]))

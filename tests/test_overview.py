@@ -1,5 +1,6 @@
 """The yearly overview rebuilds the published table (instrument.md §4) in HTML and PDF."""
 
+import json
 import re
 import subprocess
 from html.parser import HTMLParser
@@ -78,3 +79,14 @@ def test_every_demo_report_was_built(demo_build):
     for year in (2021, 2022, 2023):
         for suffix in (".ipynb", ".html", ".pdf", ".xlsx"):
             assert (demo_build / str(year) / f"overzicht_{year}{suffix}").exists()
+
+
+def test_executed_notebooks_name_their_final_place(demo_build):
+    """Papermill records where it wrote a notebook: the final path, never the staging
+    folder it was executed in (a path that no longer exists, and differs per run)."""
+    notebooks = sorted(demo_build.glob("*/**/*.ipynb"))
+    assert len(notebooks) == 16
+    for nb in notebooks:
+        meta = json.loads(nb.read_text(encoding="utf-8"))["metadata"]["papermill"]
+        assert ".staging-" not in json.dumps(meta), nb.name
+        assert meta["output_path"].endswith(f"{nb.parent.name}/{nb.name}"), (nb.name, meta["output_path"])
