@@ -245,6 +245,20 @@ def _load_params(path: Path, check_files: bool) -> Params:
     )
 
 
+def check_placement(path: str | Path, params: Params) -> None:
+    """A file found under params/<year>/ must be `<survey>.yaml` of that year: `agii run`
+    files a survey-year by the file's place, so a copy or a wrong year would overwrite
+    another survey-year's reports."""
+    path = Path(path)
+    if path.stem != params.survey:
+        _fail(path, "survey", f"{params.survey!r} does not match the file name {path.name!r}",
+              f"params/<year>/{params.survey}.yaml: one file per survey and year, named after its survey")
+    folder = path.parent.name
+    if folder.isdigit() and int(folder) != params.year:
+        _fail(path, "year", f"{params.year} does not match the folder {folder}/ the file is in",
+              f"year: {folder}, or the file under params/{params.year}/")
+
+
 def params_path(survey: str, year: int, directory: Path | None = None) -> Path:
     return Path(directory or PARAMS_DIR) / str(year) / f"{survey}.yaml"
 

@@ -32,7 +32,7 @@ from . import _fastimport  # noqa: F401  (before anything imports jsonschema)
 from . import kernels
 from .errors import AgiiError
 from .files import atomic_write_text
-from .params import PARAMS_DIR, REPO_ROOT, load_params
+from .params import PARAMS_DIR, REPO_ROOT, check_placement, load_params
 from .prepare import code_hash, file_sha256
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
@@ -213,6 +213,7 @@ def _shown(folder: Path) -> str:
 
 
 def _save_manifest(year_dir: Path, manifest: dict) -> None:
+    year_dir.mkdir(parents=True, exist_ok=True)
     _atomic_write(year_dir / "manifest.json", json.dumps(manifest, indent=1, ensure_ascii=False, default=str))
 
 
@@ -524,11 +525,10 @@ def _worker_init() -> None:
 def _build_worker(args, half: bool = False) -> Outcome | Staged:
     """A survey-year's build (or, `half`, its first half: `start_survey`) in a pool
     worker or this process; errors come back as a failed outcome."""
-    params_file, formats, reports_dir, force, cells = args
-    folder = Path(params_file).parent.name
+    params_file, formats, reports_dir, force, cells, year = args
     step = start_survey if half else build_survey
-    return _task(Path(params_file).stem, int(folder) if folder.isdigit() else 0,
-                 step, Path(params_file), formats, Path(reports_dir), force, progress=cells)
+    return _task(Path(params_file).stem, year, step, Path(params_file), formats, Path(reports_dir), force,
+                 progress=cells)
 
 
 def _finish_worker(staged: Staged) -> Outcome:
@@ -733,6 +733,12 @@ def _select(args) -> dict[int, list[Path]]:
         raise AgiiError(f"no parameter file for survey {args.survey!r}" + (f" in {args.year}" if args.year else ""))
     by_year: dict[int, list[Path]] = {}
     for f in files:
+        try:
+            params = load_params(f, check_files=False)
+        except AgiiError:
+            params = None  # its build reports what is wrong, and the others go on
+        if params is not None:
+            check_placement(f, params)  # else it would be filed under another survey or year
         by_year.setdefault(int(f.parent.name), []).append(f.resolve())
     if not by_year:
         raise AgiiError("no parameter files found", file=PARAMS_DIR)
@@ -969,7 +975,7 @@ def run(by_year: dict[int, list[Path]], formats: tuple[str, ...], jobs: int = 1,
             year_dir = reports_dir / str(year)
             recover(year_dir)
             cells = progress and jobs == 1  # papermill's cell bar, when surveys run one at a time
-            tasks = [(str(p), formats, str(reports_dir), force, cells) for p in by_year[year]]
+            tasks = [(str(p), formats, str(reports_dir), force, cells, year) for p in by_year[year]]
             bar = tqdm(total=len(tasks), desc=f"{year}", unit="rapport", disable=not progress, file=sys.stderr)
             year_out = []
             manifest = load_manifest(year_dir)

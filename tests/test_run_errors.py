@@ -129,3 +129,25 @@ def test_one_broken_survey_does_not_stop_the_other(reports, tmp_path):
     manifest = json.loads((reports / str(YEAR) / "manifest.json").read_text(encoding="utf-8"))
     assert {o["file"]: o["sha256"] for o in manifest["surveys"]["vorming"]["outputs"]} == vorming_after
     assert not [p.name for p in (reports / str(YEAR)).iterdir() if p.name.startswith((".staging-", ".old-", ".pending-"))]
+
+
+@pytest.mark.parametrize("case", ["year of another folder", "a copy under another name"])
+def test_misplaced_params_file_stops_before_anything_is_built(reports, tmp_path, case):
+    """A file under params/<year>/ is that year's <survey>.yaml: a wrong year would file its
+    reports under another year, a copy would overwrite the survey's reports (last one wins)."""
+    params_dir = tmp_path / "params"
+    _params_copy(tmp_path, "vorming")
+    if case == "year of another folder":
+        bad = _params_copy(tmp_path, "lokale_besturen", lambda text: text.replace("year: 2022", "year: 2021"))
+        expect = "year: 2021 does not match the folder 2022/"
+    else:
+        bad = _params_copy(tmp_path, "vorming", name="vorming_kopie")
+        expect = "survey: 'vorming' does not match the file name 'vorming_kopie.yaml'"
+    before = _tree(reports)
+    for selection in (["--year", YEAR], ["--all"]):
+        proc = _agii("run", *selection, "--reports-dir", reports, "--no-progress", params_dir=params_dir)
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        line = _one_line(proc)
+        assert expect in line and bad.name in line, line
+        assert proc.stdout == "" and _tree(reports) == before
+        assert not (reports / "2021").exists()
