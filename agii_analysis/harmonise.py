@@ -9,6 +9,9 @@ row read ends up either used or excluded with a reason:
 - ``outside_period``: End Date (else Start Date) outside the report period;
 - ``no_date``: neither date filled in an export that has date columns;
 - ``no_answer``: not a single question answered.
+
+A question (matrix item, option) found in two columns of one export is an error: the
+copy would count its answers twice.
 """
 
 from __future__ import annotations
@@ -163,6 +166,7 @@ def _match_columns(export: RawExport, codebook: Codebook, year: int):
         langs[lang] += 1
         matched[text] = (qid, cols)
     edition = langs.most_common(1)[0][0] if langs else None
+    _check_no_repeats(export, matched.values())
     targets: dict[str, _Target] = {}
     comments = []
     for qid, cols in matched.values():
@@ -198,6 +202,22 @@ def _match_columns(export: RawExport, codebook: Codebook, year: int):
                 targets[col.key] = _Target(q, "comment", "text")
                 comments.append(col.key)
     return targets, edition, unmatched, comments
+
+
+def _check_no_repeats(export: RawExport, matched) -> None:
+    """Each question's answer (or matrix item, option, other/comment text) in one column:
+    a repeated column would count its answers twice (open answers) or make two answers of
+    one (matrix items)."""
+    seen = {}
+    for qid, cols in matched:
+        for col in cols:
+            first = seen.setdefault((qid, normalise_text(col.sub)), col)
+            if first is not col:
+                raise AgiiError(
+                    f"columns {first.letter} and {col.letter} both hold question {qid!r} ({col.sub!r})",
+                    file=Path(export.path).name, sheet=export.sheet, column=f"{first.letter}, {col.letter}", row=2,
+                    expected="each question, matrix item and answer option in one column of the export",
+                )
 
 
 # --------------------------------------------------------------------------- coding

@@ -564,6 +564,29 @@ def _(tmp_path):
                                                  "expected one chosen option"))
 
 
+@case("open-question-column-repeated")
+def _(tmp_path):
+    # a copied column would count every open answer twice (themes, quotes)
+    rows = grid(3, answers=[vorming_answers(text=f"meer voorbeelden {i}") for i in range(3)])
+    for r in rows:
+        r.append(r[OPEN])
+    f = write_csv(tmp_path / "kopie.csv", rows)
+    return Expect(validate(f), "kopie.csv", err=("column S, T", "row 2", "columns S and T both hold question 'verbeteren'",
+                                                "('Open-Ended Response')", "expected each question, matrix item"))
+
+
+@case("matrix-item-column-repeated")
+def _(tmp_path):
+    # the same item twice: two answers for one respondent and item
+    rows = grid(3)
+    for r in rows:
+        r.append(r[ASP])
+    rows[0][-1] = rows[0][ASP]
+    f = write_csv(tmp_path / "kopie.csv", rows)
+    return Expect(validate(f), "kopie.csv", err=("column N, T", "row 2", "columns N and T both hold question",
+                                                "('De lesgever')"))
+
+
 # ---- exports: dates and respondent ids
 
 @case("date-in-another-year-excluded")
