@@ -483,9 +483,7 @@ def harmonise(
             dropped_columns=list(export.dropped), warnings=list(export.warnings),
         ))
         warnings.extend(f"{name}: {w}" for w in export.warnings)
-    head = codebook.questions.get(codebook.headline)
-    if head is not None and head.asked_in(year) and not any(head.id in f.questions_matched for f in files):
-        warnings.append(headline_missing(codebook, files))
+    warnings.extend(key_questions_missing(codebook, year, files))
     if unknown:
         if unknown_labels == "error":
             u, expected = unknown[0]
@@ -565,13 +563,21 @@ def harmonise(
                       [u for u, _ in unknown], warnings)
 
 
-def headline_missing(codebook: Codebook, files: list[FileSummary]) -> str:
-    """Why the headline figure cannot be computed: no export has its question."""
-    q = codebook.questions[codebook.headline]
-    texts = " or ".join(repr(t) for t in q.texts["nl"])
-    names = ", ".join(f.file for f in files)
-    return (f"headline question {q.id!r} matched no column in {names}: % (heel) tevreden cannot be computed "
-            f"(its text in codebook {codebook.path.name}: {texts})")
+def key_questions_missing(codebook: Codebook, year: int, files: list[FileSummary]) -> list[str]:
+    """Why a key figure cannot be computed: its question (headline, NPS), asked this
+    year, matched no column of any export (a changed wording, a column left out)."""
+    found = {q for f in files for q in f.questions_matched}
+    out = []
+    for qid, role, figure in ((codebook.headline, "headline question", "% (heel) tevreden"),
+                              (codebook.nps, "NPS question", "the Net Promoter Score")):
+        q = codebook.questions.get(qid) if qid else None
+        if q is None or not q.asked_in(year) or q.id in found:
+            continue
+        texts = " or ".join(repr(t) for t in q.texts["nl"])
+        names = ", ".join(f.file for f in files)
+        out.append(f"{role} {q.id!r} matched no column in {names}: {figure} cannot be computed "
+                   f"(its text in codebook {codebook.path.name}: {texts})")
+    return out
 
 
 def _signatures(long: _Long, n: int, rows: np.ndarray, redact=None) -> np.ndarray:

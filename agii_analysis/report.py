@@ -108,11 +108,26 @@ def title_block(res: Results) -> Markdown:
     return Markdown("\n".join(lines))
 
 
+def _answered(figure) -> bool:
+    """A key figure that rests on at least one answer (else: not available)."""
+    return figure is not None and bool(figure["n"]) and not pd.isna(figure["n"])
+
+
+NO_SATISFACTION = ("niet beschikbaar: niemand koos een punt van de schaal bij de algemene tevredenheidsvraag "
+                   "(n = 0)")
+NO_NPS = "niet beschikbaar: niemand beantwoordde de aanbevelingsvraag (n = 0)"
+
+
 def summary(res: Results) -> Markdown:
     sat, nps = res.figure("pct_satisfied"), res.figure("nps")
-    out = [f"- **{pct(sat['rounded'])} (heel) tevreden** (95 %-betrouwbaarheidsinterval {pct(sat['lo'], 1)} – "
-           f"{pct(sat['hi'], 1)}; n = {num(sat['n'])})."]
-    if nps is not None:
+    if _answered(sat):
+        out = [f"- **{pct(sat['rounded'])} (heel) tevreden** (95 %-betrouwbaarheidsinterval {pct(sat['lo'], 1)} – "
+               f"{pct(sat['hi'], 1)}; n = {num(sat['n'])})."]
+    else:
+        out = [f"- % (heel) tevreden: {NO_SATISFACTION}."]
+    if nps is not None and not _answered(nps):
+        out.append(f"- Net Promoter Score: {NO_NPS}.")
+    elif nps is not None:
         out.append(f"- **Net Promoter Score {signed(nps['rounded'])}** (interval {dec(nps['lo'])} tot {dec(nps['hi'])}; "
                    f"n = {num(nps['n'])}).")
     else:
@@ -168,6 +183,8 @@ def satisfaction_chart(res: Results, question: str | None = None) -> Image:
     q = question or "tevreden"
     dist = res.distributions
     n = res.figure("pct_satisfied")["n"] if q == "tevreden" else None
+    if q == "tevreden" and not _answered(res.figure("pct_satisfied")):
+        return Markdown("")  # the text says why
     return _png(charts.distribution_chart(dist, q, title=f"Algemene tevredenheid {res.year}", source=_source(res, n)))
 
 
@@ -178,6 +195,8 @@ def satisfaction_text(res: Results) -> Markdown:
     parts = [f"{r['label']}: {pct(100 * r['share'])}" for _, r in scale.iterrows()]
     other = rows[rows["kind"].isin(["no_opinion", "missing"])]
     extra = "; ".join(f"{r['label'].lower()}: {num(r['count'])}" for _, r in other.iterrows())
+    if not _answered(res.figure("pct_satisfied")):
+        return Markdown(f"% (heel) tevreden: {NO_SATISFACTION}. Buiten de noemer: {extra}.")
     return Markdown(f"Verdeling over de schaal ({res.scale}, n = {num(res.figure('pct_satisfied')['n'])}): " + "; ".join(parts)
                     + f". Buiten de noemer: {extra}.")
 
@@ -185,6 +204,8 @@ def satisfaction_text(res: Results) -> Markdown:
 def nps_section(res: Results):
     if res.nps.empty:
         return Markdown("Deze bevraging stelt geen aanbevelingsvraag: de Net Promoter Score is niet van toepassing (nvt).")
+    if not _answered(res.figure("nps")):
+        return Markdown(f"Net Promoter Score: {NO_NPS}.")
     t = res.nps.set_index("component")
     return Markdown(
         f"**{pct(100 * t.loc['promoters', 'share'])}** promotors (score 9–10), "
@@ -194,18 +215,27 @@ def nps_section(res: Results):
 
 
 def nps_chart(res: Results):
-    if res.nps.empty:
+    if res.nps.empty or not _answered(res.figure("nps")):
         return Markdown("")
     return _png(charts.nps_chart(res.nps, title=f"Net Promoter Score {res.year}",
                                  source=_source(res, int(res.nps.set_index('component').loc['score', 'count']))))
 
 
-def aspects_chart(res: Results) -> Image:
+def _rated_aspects(res: Results) -> pd.DataFrame:
+    a = res.aspects
+    return a[a["n"].fillna(0) > 0] if len(a) else a
+
+
+def aspects_chart(res: Results) -> Image | Markdown:
+    if _rated_aspects(res).empty:
+        return Markdown("")  # the text says why
     return _png(charts.aspects_chart(res.aspects, title=f"Tevredenheid per onderdeel {res.year}", source=_source(res)))
 
 
 def aspects_text(res: Results) -> Markdown:
-    a = res.aspects.sort_values("rank")
+    a = _rated_aspects(res).sort_values("rank")
+    if a.empty:
+        return Markdown("Niemand beoordeelde de onderdelen op de schaal: deze cijfers zijn niet beschikbaar.")
     best = ", ".join(f"{r['label']} ({pct(r['pct_rounded'])})" for _, r in a.head(3).iterrows())
     worst = a.iloc[-1]
     text = f"Best beoordeeld: {best}. Laagst: {worst['label']} ({pct(worst['pct_rounded'])})."
@@ -215,12 +245,26 @@ def aspects_text(res: Results) -> Markdown:
     return Markdown(text)
 
 
-def priority_chart(res: Results) -> Image:
+NO_PRIORITY = ("Geen prioriteitenmatrix: geen enkel onderdeel heeft minstens 3 respondenten die zowel het "
+               "onderdeel als de algemene tevredenheid op de schaal beoordeelden.")
+
+
+def _placed(res: Results) -> pd.DataFrame:
+    """The aspects the priority matrix can place (an importance and a performance)."""
+    p = res.priority
+    return p.dropna(subset=["importance", "performance"]) if len(p) else p
+
+
+def priority_chart(res: Results) -> Image | Markdown:
+    if _placed(res).empty:
+        return Markdown(NO_PRIORITY)
     return _png(charts.priority_chart(res.priority, title=f"Prioriteitenmatrix {res.year}", source=_source(res)))
 
 
 def priority_text(res: Results) -> Markdown:
-    p = res.priority
+    p = _placed(res)
+    if p.empty:
+        return Markdown("")
     lines = ["Belang = Spearman-correlatie van het onderdeel met de algemene tevredenheid; prestatie = % (heel) tevreden."]
     for quadrant in ("Prioriteit verbeteren", "Sterkte behouden", "Mogelijk overinvestering", "Secundair"):
         items = p[p["quadrant"] == quadrant]["label"].tolist()

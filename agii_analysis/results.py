@@ -500,17 +500,28 @@ def compute(params: Params | str | Path, harmonised: Harmonised | None = None) -
 def _check_inputs(params: Params, codebook: Codebook, h: Harmonised) -> None:
     """What the params file and the exports contradict each other on: stop with the key."""
     from .errors import AgiiError
-    from .harmonise import headline_missing
+    from .harmonise import key_questions_missing
     from .params import _rel
 
     where = _rel(params.path)
-    head = codebook.questions.get(codebook.headline)
-    if head is not None and head.asked_in(params.year) and not any(
-            head.id in f.questions_matched for f in h.files):
-        raise AgiiError(f"inputs: {headline_missing(codebook, h.files)}", file=where,
-                        expected="an export with the headline question, or its changed text added to the codebook")
+    for problem in key_questions_missing(codebook, params.year, h.files):
+        raise AgiiError(f"inputs: {problem}", file=where,
+                        expected="an export with that question, or its changed text added to the codebook")
     used = h.used
     n_used = len(used)
+    if n_used < params.suppression_threshold:  # too few to report on without showing individuals
+        acc = h.accounting
+        excluded = ", ".join(f"{k} {v}" for k, v in acc["excluded"].items() if v)
+        read = f"{acc['read']} read" + (f"; excluded: {excluded}" if excluded else "")
+        start, end = params.report_period
+        if not n_used:
+            raise AgiiError(f"no respondent to report on ({read})", file=where,
+                            expected=f"responses of the report period {start} – {end} in the inputs")
+        raise AgiiError(
+            f"only {n_used} respondent(s) to report on ({read}), fewer than suppression_threshold "
+            f"{params.suppression_threshold}: every figure would show the answers of a few people",
+            file=where, expected=f"at least {params.suppression_threshold} respondents used in {start} – {end}",
+        )
     if params.invited is not None and params.invited < n_used:
         raise AgiiError(
             f"invited: {params.invited} invited is fewer than the {n_used} respondents used",

@@ -1034,3 +1034,26 @@ def test_headline_question_missing_stops_compute_and_run(tmp_path, processed):
     for msg in (_compute_error(path), _run_error(path, tmp_path)):
         assert path.name in msg and "headline question 'tevreden'" in msg and export.name in msg, msg
         assert "Hoe tevreden bent u in het algemeen over de vorming?" in msg, msg
+
+
+def test_nps_question_missing_stops_compute_and_run(tmp_path, processed):
+    """A renamed NPS question (new wording not in the codebook) is named, like the headline."""
+    rows = grid(12, end="03/15/2030 10:00:00 AM")
+    rows[0][NPS] = "Zou u deze vorming aanraden aan een collega?"
+    export = write_csv(tmp_path / "vorming_2030.csv", rows)
+    path = params_file(tmp_path, {"survey": "vorming", "year": 2030, "inputs": [{"file": str(export)}], "invited": 100})
+    for msg in (_compute_error(path), _run_error(path, tmp_path)):
+        assert path.name in msg and "NPS question 'aanraden' matched no column in vorming_2030.csv" in msg, msg
+        assert "the Net Promoter Score cannot be computed" in msg and "expected an export with that question" in msg
+
+
+@pytest.mark.parametrize("n, end, says", [
+    (5, "03/15/2030 10:00:00 AM", "only 5 respondent(s) to report on (5 read), fewer than suppression_threshold 10"),
+    (12, "03/15/2031 10:00:00 AM", "no respondent to report on (12 read; excluded: outside_period 12)"),
+])
+def test_too_few_respondents_stop_compute_and_run(tmp_path, processed, n, end, says):
+    """Fewer respondents than the suppression threshold: a report would show individuals."""
+    export = write_csv(tmp_path / "vorming_2030.csv", grid(n, end=end))
+    path = params_file(tmp_path, {"survey": "vorming", "year": 2030, "inputs": [{"file": str(export)}], "invited": 100})
+    for msg in (_compute_error(path), _run_error(path, tmp_path)):
+        assert path.name in msg and says in msg, msg
