@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from .codebook import available_surveys
+from .codebook import available_surveys, load_codebook
 from .errors import AgiiError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -107,6 +107,39 @@ def _fail(path: Path, key: str, problem: str, expected: str | None = None):
     raise AgiiError(f"{key}: {problem}", file=_rel(path), expected=expected)
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """safe_load that refuses a key given twice in one mapping (PyYAML keeps the last)."""
+
+
+def _unique_mapping(loader, node, deep=False):
+    seen = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key {key!r} given twice (first at line {seen[key] + 1})", key_node.start_mark)
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node, deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
+
+
+def _text(path, key, value, allow_none=True) -> str | None:
+    """A text setting: a string (or a bare number, as YAML reads 412345678), never a list."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        _fail(path, key, f"{value!r} is not a text", "a single value, e.g. \"...\"")
+    return str(value)
+
+
+def _bool(path, key, value) -> bool:
+    if not isinstance(value, bool):
+        _fail(path, key, f"{value!r}", "true or false")
+    return value
+
+
 def _int(path, key, value, minimum=0):
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         _fail(path, key, f"{value!r} is not a whole number >= {minimum}")
@@ -132,7 +165,7 @@ def _load_params(path: Path, check_files: bool) -> Params:
         raise AgiiError("is a folder, not a parameter file", file=_rel(path),
                         expected="params/<year>/<survey>.yaml")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
     except OSError as exc:
         raise AgiiError(f"cannot read parameter file ({exc.strerror})", file=_rel(path)) from None
     except UnicodeDecodeError as exc:
@@ -155,6 +188,7 @@ def _load_params(path: Path, check_files: bool) -> Params:
     if survey not in available_surveys():
         _fail(path, "survey", f"unknown survey {survey!r}", f"one of {', '.join(available_surveys())}")
     year = _int(path, "year", data["year"], 1990)
+    codebook = load_codebook(survey)
     raw_inputs = data["inputs"]
     if not isinstance(raw_inputs, list) or not raw_inputs:
         _fail(path, "inputs", "must be a non-empty list of export files")
@@ -175,10 +209,18 @@ def _load_params(path: Path, check_files: bool) -> Params:
             file = REPO_ROOT / file
         if check_files and not file.exists():
             _fail(path, f"{key}.file", f"export not found: {_rel(file)}", "an existing XLSX or CSV export")
+        if check_files and file.is_dir():
+            _fail(path, f"{key}.file", f"{_rel(file)} is a folder", "an XLSX or CSV export file")
         values = entry.get("values", "text")
         if values not in ("text", "numeric"):
             _fail(path, f"{key}.values", f"{values!r}", "text or numeric")
-        inputs.append(InputFile(file, entry.get("sheet"), values, entry.get("collector"), entry.get("language")))
+        language = _text(path, f"{key}.language", entry.get("language"))
+        if language is not None and language not in codebook.languages:
+            _fail(path, f"{key}.language", f"{language!r} is not a language of survey {survey!r}",
+                  f"one of {', '.join(codebook.languages)} (codebook {codebook.path.name})")
+        # a sheet is named (YAML reads a sheet called 2023 as a number): never a position
+        sheet = _text(path, f"{key}.sheet", entry.get("sheet"))
+        inputs.append(InputFile(file, sheet, values, _text(path, f"{key}.collector", entry.get("collector")), language))
     invited = data.get("invited")
     if invited is not None:
         invited = _int(path, "invited", invited, 1)
@@ -188,6 +230,12 @@ def _load_params(path: Path, check_files: bool) -> Params:
               '{"412345678": 1200} or {nl: 900, en: 120}')
     for name, count in (data.get("invited_by") or {}).items():
         invited_by[str(name)] = _int(path, f"invited_by.{name}", count, 1)
+    for dimension, names in (("languages", [k for k in invited_by if k in codebook.languages]),
+                             ("collectors", [k for k in invited_by if k not in codebook.languages])):
+        total = sum(invited_by[k] for k in names)
+        if invited is not None and total > invited:
+            _fail(path, "invited_by", f"the {dimension} {', '.join(names)} add up to {total} invited, "
+                  f"more than invited: {invited}", f"at most {invited} in all")
     previous = None
     if data.get("previous") is not None:
         prev = data["previous"]
@@ -198,14 +246,20 @@ def _load_params(path: Path, check_files: bool) -> Params:
             _fail(path, f"previous.{bad[0]}", "unknown key", f"one of {', '.join(sorted(_PREVIOUS_KEYS))}")
         if not prev.get("source"):
             _fail(path, "previous.source", "missing: say where the published figure comes from")
-        for k in ("pct_satisfied", "nps"):
+        for k, lo, hi in (("pct_satisfied", 0, 100), ("nps", -100, 100)):
             v = prev.get(k)
             if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
                 _fail(path, f"previous.{k}", f"{v!r} is not a number")
-        previous = Previous(
-            _int(path, "previous.year", prev.get("year", year - 1), 1990),
-            prev.get("pct_satisfied"), prev.get("nps"), prev.get("scale"), str(prev["source"]),
-        )
+            if v is not None and not lo <= v <= hi:
+                _fail(path, f"previous.{k}", f"{v!r} is out of range", f"a number from {lo} to {hi}")
+        prev_year = _int(path, "previous.year", prev.get("year", year - 1), 1990)
+        if prev_year >= year:
+            _fail(path, "previous.year", f"{prev_year} is not before {year}", f"a year before {year}")
+        scale = _text(path, "previous.scale", prev.get("scale"))
+        if scale is not None and scale not in codebook.scales:
+            _fail(path, "previous.scale", f"unknown scale {scale!r}", f"one of {', '.join(codebook.scales)}")
+        previous = Previous(prev_year, prev.get("pct_satisfied"), prev.get("nps"), scale,
+                            _text(path, "previous.source", prev["source"]))
     period = None
     if data.get("period") is not None:
         p = data["period"]
@@ -219,9 +273,7 @@ def _load_params(path: Path, check_files: bool) -> Params:
             _fail(path, "period", "ends before it starts")
         period = (start, end)
     threshold = _int(path, "suppression_threshold", data.get("suppression_threshold", 10), 1)
-    quotes = data.get("quotes", False)
-    if not isinstance(quotes, bool):
-        _fail(path, "quotes", f"{quotes!r}", "true or false")
+    quotes = _bool(path, "quotes", data.get("quotes", False))
     unknown_labels = data.get("unknown_labels", "error")
     if unknown_labels not in ("error", "missing"):
         _fail(path, "unknown_labels", f"{unknown_labels!r}", "error or missing")
@@ -231,7 +283,7 @@ def _load_params(path: Path, check_files: bool) -> Params:
         inputs=tuple(inputs),
         invited=invited,
         path=path,
-        invited_source=str(data.get("invited_source") or ""),
+        invited_source=_text(path, "invited_source", data.get("invited_source")) or "",
         invited_by=invited_by,
         previous=previous,
         period=period,
@@ -239,9 +291,9 @@ def _load_params(path: Path, check_files: bool) -> Params:
         quotes=quotes,
         max_quotes=_int(path, "max_quotes", data.get("max_quotes", 5), 0),
         unknown_labels=unknown_labels,
-        contact=str(data.get("contact") or Params.contact),
-        demo=bool(data.get("demo", False)),
-        note=str(data.get("note") or ""),
+        contact=_text(path, "contact", data.get("contact")) or Params.contact,
+        demo=_bool(path, "demo", data.get("demo", False)),
+        note=_text(path, "note", data.get("note")) or "",
     )
 
 

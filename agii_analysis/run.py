@@ -1054,6 +1054,8 @@ def run_cli(args) -> int:
     bad = [f for f in formats if f not in FORMATS]
     if bad:
         raise AgiiError(f"unknown format {bad[0]!r}", expected=f"a comma-separated list of {', '.join(FORMATS)}")
+    if args.reports_dir is not None and Path(args.reports_dir).exists() and not Path(args.reports_dir).is_dir():
+        raise AgiiError("--reports-dir is a file", file=args.reports_dir, expected="a folder for the reports")
     by_year = _select(args)
     # SIGTERM unwinds like Ctrl-C: the staging folders and the notebook kernel are removed
     # by the finally blocks, the reports stay as they were (or the new set is complete)

@@ -887,6 +887,72 @@ def _(tmp_path):
                         err=("invited_by: must map collector ids or language codes to invited counts",))
 
 
+def _input(tmp_path, **extra) -> list[dict]:
+    return [{"file": str(export_2030(tmp_path)), **extra}]
+
+
+@case("params-input-language-unknown")
+def _(tmp_path):
+    # blamed on the params key, not on a language column the export does not have
+    return _params_case(tmp_path, _good_params(tmp_path, inputs=_input(tmp_path, language="xx")),
+                        err=("inputs[0].language: 'xx' is not a language of survey 'vorming'", "expected one of nl"))
+
+
+@case("params-input-collector-a-list")
+def _(tmp_path):
+    return _params_case(tmp_path, _good_params(tmp_path, inputs=_input(tmp_path, collector=[1, 2])),
+                        err=("inputs[0].collector: [1, 2] is not a text",))
+
+
+@case("params-input-file-is-a-folder")
+def _(tmp_path):
+    return _params_case(tmp_path, _good_params(tmp_path, inputs=[{"file": str(tmp_path)}]),
+                        err=("inputs[0].file:", "is a folder", "expected an XLSX or CSV export file"))
+
+
+@case("params-previous-out-of-range")
+def _(tmp_path):
+    prev = {"pct_satisfied": 181, "source": "jaarverslag"}
+    return _params_case(tmp_path, _good_params(tmp_path, previous=prev),
+                        err=("previous.pct_satisfied: 181 is out of range", "expected a number from 0 to 100"))
+
+
+@case("params-previous-unknown-scale")
+def _(tmp_path):
+    prev = {"pct_satisfied": 81, "scale": "XYZ", "source": "jaarverslag"}
+    return _params_case(tmp_path, _good_params(tmp_path, previous=prev),
+                        err=("previous.scale: unknown scale 'XYZ'", "expected one of SAT5, SAT4"))
+
+
+@case("params-previous-not-before")
+def _(tmp_path):
+    prev = {"year": 2031, "pct_satisfied": 81, "source": "jaarverslag"}
+    return _params_case(tmp_path, _good_params(tmp_path, previous=prev),
+                        err=("previous.year: 2031 is not before 2030",))
+
+
+@case("params-invited-by-adds-up-to-more")
+def _(tmp_path):
+    return _params_case(tmp_path, _good_params(tmp_path, invited_by={"400000001": 80, "400000002": 70}),
+                        err=("invited_by: the collectors 400000001, 400000002 add up to 150 invited, more than invited: 100",))
+
+
+@case("params-demo-not-a-boolean")
+def _(tmp_path):
+    return _params_case(tmp_path, _good_params(tmp_path, demo="no"), err=("demo: 'no' (expected true or false)",))
+
+
+@case("params-contact-a-list")
+def _(tmp_path):
+    return _params_case(tmp_path, _good_params(tmp_path, contact=["a", "b"]), err=("contact: ['a', 'b'] is not a text",))
+
+
+@case("params-key-given-twice")
+def _(tmp_path):
+    text = yaml.safe_dump(_good_params(tmp_path), allow_unicode=True, sort_keys=False) + "invited: 200\n"
+    return _params_case(tmp_path, text=text, err=("key 'invited' given twice",))
+
+
 @case("params-file-not-found")
 def _(tmp_path):
     path = tmp_path / "params" / "2030" / "vorming.yaml"
@@ -1057,3 +1123,19 @@ def test_too_few_respondents_stop_compute_and_run(tmp_path, processed, n, end, s
     path = params_file(tmp_path, {"survey": "vorming", "year": 2030, "inputs": [{"file": str(export)}], "invited": 100})
     for msg in (_compute_error(path), _run_error(path, tmp_path)):
         assert path.name in msg and says in msg, msg
+
+
+def test_params_sheet_is_a_name_even_when_yaml_reads_a_number(tmp_path):
+    """`sheet: 2030` names the sheet called 2030, never the sheet at position 2030 (or 1)."""
+    from agii_analysis.reader import read_export
+
+    rows = grid(12, end="03/15/2030 10:00:00 AM")
+    book = write_xlsx(tmp_path / "jaren.xlsx", {"2029": ([["Respondent ID"]], "visible"), "2030": (rows, "visible")})
+    path = params_file(tmp_path, _good_params(tmp_path, inputs=[{"file": str(book), "sheet": 2030}]))
+    spec = load_params(path).inputs[0]
+    assert spec.sheet == "2030"
+    assert len(read_export(spec.file, spec.sheet).meta) == 12
+    path.write_text(path.read_text(encoding="utf-8").replace("sheet: 2030", "sheet: 1"), encoding="utf-8")
+    assert load_params(path).inputs[0].sheet == "1"  # and sheet '1' does not exist: an error naming the sheets
+    with pytest.raises(AgiiError, match="has no sheet '1'.*'2029', '2030'"):
+        read_export(book, load_params(path).inputs[0].sheet)

@@ -151,3 +151,12 @@ def test_misplaced_params_file_stops_before_anything_is_built(reports, tmp_path,
         assert expect in line and bad.name in line, line
         assert proc.stdout == "" and _tree(reports) == before
         assert not (reports / "2021").exists()
+
+
+def test_reports_dir_that_is_a_file(tmp_path):
+    target = tmp_path / "rapporten"
+    target.write_text("not a folder", encoding="utf-8")
+    proc = _agii("run", "--year", YEAR, "--reports-dir", target, "--no-progress")
+    assert proc.returncode == 2
+    line = _one_line(proc)
+    assert "--reports-dir is a file" in line and "rapporten" in line and "expected a folder" in line, line
