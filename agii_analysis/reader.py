@@ -702,6 +702,14 @@ def _build(grid: list[pa.Array], where: _Where,
     h2 = [v or "" for v in r2[:width]]
 
     # Header checks, most telling first.
+    if not any(h1) and any(h2):
+        first = next(j for j, v in enumerate(h2) if v)
+        starts = f"{column_letter(first)}2"
+        raise where.error(
+            f"row 1 is empty: the export starts at {starts}", column="A", row=1,
+            expected=f"the two header rows in rows 1 and 2 ({_RESPONDENT_HEADERS} in A1); delete the empty row"
+                     + (" and column" if first else ""),
+        )
     if _meta_role(h2[0]) == "respondent_id" or (
         not h1[0] and any(_norm(v) in _SUB_LABELS for v in h1)
     ):

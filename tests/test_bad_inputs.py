@@ -228,6 +228,20 @@ def _(tmp_path):
     return Expect(validate(f), "omgewisseld.csv", err=("row 1", "header rows are swapped", "expected row 1 with"))
 
 
+@case("empty-first-row-csv")
+def _(tmp_path):
+    rows = grid(2)
+    f = write_csv(tmp_path / "lege_rij.csv", [[""] * len(rows[0]), *rows])
+    return Expect(validate(f), "lege_rij.csv", err=("column A, row 1", "row 1 is empty: the export starts at A2",
+                                                   "delete the empty row)"))
+
+
+@case("empty-first-row-xlsx")
+def _(tmp_path):
+    f = xlsx(tmp_path / "lege_rij.xlsx", [[""] * len(grid(2)[0]), *grid(2)])
+    return Expect(validate(f), "lege_rij.xlsx", err=("sheet 'Sheet1'", "row 1", "row 1 is empty"))
+
+
 @case("not-a-surveymonkey-workbook")
 def _(tmp_path):
     f = xlsx(tmp_path / "begroting.xlsx", [["Naam", "Bedrag"], ["Jan", 3], ["Piet", 4]], sheet="Blad1")

@@ -82,7 +82,7 @@ def test_xlsx_not_starting_at_a1_is_read_by_the_slow_path(tmp_path, monkeypatch)
     with pytest.raises(AgiiError) as err:
         reader.read_export(path)
     assert taken["fast"] == 0
-    assert "column A, row 1" in str(err.value) and "cell A1 is empty" in str(err.value)
+    assert "column A, row 1" in str(err.value) and "row 1 is empty: the export starts at B2" in str(err.value)
 
 
 def test_xlsx_date_cells_with_fractions_round_to_seconds(tmp_path):
