@@ -362,6 +362,9 @@ def provenance(res: Results) -> Markdown:
     lines += ["", f"Parameterbestand: `{params['params_file']}` · drempel kleine groepen: {params['suppression_threshold']} · "
               f"codeboek: `{p['codebook']}` · demo: {'ja' if p.get('demo') else 'nee'}",
               "", f"Versies: {versions}", "", f"Berekend op: {p['computed_at']}"]
+    if p.get("warnings"):
+        lines += ["", "**Waarschuwingen bij het inlezen** (zoals `agii validate` ze geeft):", ""]
+        lines += [f"- {w}" for w in p["warnings"]]
     return Markdown("\n".join(lines))
 
 

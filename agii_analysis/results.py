@@ -486,6 +486,7 @@ def compute(params: Params | str | Path, harmonised: Harmonised | None = None) -
         "computed_at": started.isoformat(timespec="seconds"),
         "latest_end": None if used["end"].dropna().empty else pd.Timestamp(used["end"].max()).date().isoformat(),
         "demo": params.demo,
+        "warnings": list(h.warnings),  # what reading and harmonising noticed (English, as agii validate)
     }
     return Results(
         survey=params.survey, year=year, title=codebook.title, short_title=codebook.short_title,

@@ -388,6 +388,7 @@ def start_survey(params_file: Path, formats: tuple[str, ...], reports_dir: Path,
             "survey": survey, "year": year, "params_file": _shown(params_file),
             "fingerprint": fp, "parameters": params.to_dict(), "accounting": res.accounting,
             "inputs": res.provenance["inputs"], "versions": res.provenance["versions"],
+            "warnings": res.provenance["warnings"],
         }
         return Staged(survey, year, tuple(formats), str(staging), str(final),
                       f"{res.title} — {year}", expected, entry, timings, time.perf_counter() - started)
@@ -1022,6 +1023,8 @@ def run(by_year: dict[int, list[Path]], formats: tuple[str, ...], jobs: int = 1,
                 else:
                     manifest["surveys"][o.survey] = o.entry
                     echo(f"{year} {o.survey}: {'up to date, skipped' if o.status == 'skipped' else 'built'}")
+                    for w in (o.entry.get("warnings") or []) if o.status == "built" else []:
+                        warn(f"agii: warning: {o.survey} {year}: {w}")
             outcomes.extend(year_out)
             if year_out and any(o.status != "failed" for o in year_out) or manifest["surveys"]:
                 year_dir.mkdir(parents=True, exist_ok=True)

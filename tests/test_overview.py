@@ -90,3 +90,32 @@ def test_executed_notebooks_name_their_final_place(demo_build):
         meta = json.loads(nb.read_text(encoding="utf-8"))["metadata"]["papermill"]
         assert ".staging-" not in json.dumps(meta), nb.name
         assert meta["output_path"].endswith(f"{nb.parent.name}/{nb.name}"), (nb.name, meta["output_path"])
+
+
+def test_input_warnings_reach_the_manifest_the_results_and_the_report(demo_build):
+    """The demo's 2021 vorming export has Excel-rounded respondent ids: `agii validate`
+    warns, and so do the manifest, the results file and the report's provenance."""
+    manifest = json.loads((demo_build / "2021" / "manifest.json").read_text(encoding="utf-8"))
+    warnings = manifest["surveys"]["vorming"]["warnings"]
+    assert len(warnings) == 1 and "were rounded by Excel" in warnings[0]
+    results = json.loads((demo_build / "2021" / "vorming" / "vorming_2021_resultaten.json").read_text(encoding="utf-8"))
+    assert results["provenance"]["warnings"] == warnings
+    html = (demo_build / "2021" / "vorming" / "vorming_2021.html").read_text(encoding="utf-8")
+    assert "Waarschuwingen bij het inlezen" in html and "were rounded by Excel" in html
+    quiet = (demo_build / "2022" / "vorming" / "vorming_2022.html").read_text(encoding="utf-8")
+    assert manifest_warnings(demo_build, 2022, "vorming") == [] and "Waarschuwingen bij het inlezen" not in quiet
+
+
+def manifest_warnings(root, year, survey):
+    manifest = json.loads((root / str(year) / "manifest.json").read_text(encoding="utf-8"))
+    return manifest["surveys"][survey]["warnings"]
+
+
+def test_run_prints_input_warnings(tmp_path):
+    from agii_analysis.params import PARAMS_DIR
+    from agii_analysis.run import run
+
+    lines = []
+    run({2021: [(PARAMS_DIR / "2021" / "vorming.yaml").resolve()]}, ("xlsx",), reports_dir=tmp_path, progress=False,
+        overview=False, echo=lambda *_: None, warn=lines.append)
+    assert len(lines) == 1 and lines[0].startswith("agii: warning: vorming 2021: vorming_2021.csv: 527 respondent id(s)")
