@@ -489,6 +489,7 @@ def harmonise(
             u, expected = unknown[0]
             total = sum(x.count for x, _ in unknown)
             more = f" ({total} unknown answers in all; see `agii validate`)" if total > u.count else ""
+            more += _other_year_hint(resp_parts, year)
             raise AgiiError(
                 f"unknown answer {u.label!r} for question {u.question!r}{more}",
                 file=u.file, sheet=sheet_of.get(u.file), column=u.column, row=u.first_row, expected=expected,
@@ -561,6 +562,16 @@ def harmonise(
     respondents = respondents[["respondent_id", "source", "row", "collector_id", "language", "start", "end", "complete", "status"]]
     return Harmonised(codebook.survey, year, responses, respondents.reset_index(drop=True), files,
                       [u for u, _ in unknown], warnings)
+
+
+def _other_year_hint(resp_parts: list[pd.DataFrame], year: int) -> str:
+    """When most End Dates are in another year, the labels may be that year's (a scale
+    changed): say so beside an unknown answer."""
+    when = pd.concat([r["end"].fillna(r["start"]) for r in resp_parts]).dropna()
+    if when.empty:
+        return ""
+    most = int(when.dt.year.mode().iloc[0])
+    return "" if most == year else f"; most End Dates are in {most}, not {year}: is this the {most} export?"
 
 
 def key_questions_missing(codebook: Codebook, year: int, files: list[FileSummary]) -> list[str]:

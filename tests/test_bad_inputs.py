@@ -601,6 +601,14 @@ def _(tmp_path):
                                                 "('De lesgever')"))
 
 
+@case("export-of-another-year")
+def _(tmp_path):
+    # a 2022 export (SAT5: Neutraal) validated as 2021 (SAT4): the error says whose labels they may be
+    f = write_csv(tmp_path / "vorming.csv", grid(3))
+    return Expect(validate(f, year=2021), "vorming.csv",
+                  err=("unknown answer 'Neutraal'", "most End Dates are in 2022, not 2021: is this the 2022 export?"))
+
+
 # ---- exports: dates and respondent ids
 
 @case("date-in-another-year-excluded")
