@@ -41,7 +41,9 @@ pytestmark = pytest.mark.skipif(not (REPO_ROOT / PARAMS).exists(), reason="no de
 
 
 def _cmd(reports: Path) -> list[str]:
-    return [sys.executable, "-c", "import sys; from agii_analysis.cli import main; sys.exit(main(sys.argv[1:]))",
+    # -X faulthandler: a run that hangs after the signal is aborted and shows where (see _run_and_kill)
+    return [sys.executable, "-X", "faulthandler", "-c",
+            "import sys; from agii_analysis.cli import main; sys.exit(main(sys.argv[1:]))",
             "run", "--params", PARAMS, "--reports-dir", str(reports), "--force", "--no-progress"]
 
 
@@ -122,7 +124,13 @@ def _run_and_kill(reports: Path, sig: int, point: str) -> tuple[subprocess.Popen
                 killed = True
                 break
             time.sleep(0.001 if point == "swap" else 0.02)
-        _, err = proc.communicate(timeout=120)
+        try:
+            _, err = proc.communicate(timeout=120)
+        except subprocess.TimeoutExpired:  # hung after the signal: abort it for the threads' stacks
+            proc.send_signal(signal.SIGABRT)
+            _, err = proc.communicate(timeout=30)
+            pytest.fail(f"the run did not end within 120 s after {signal.Signals(sig).name} at {point!r}; "
+                        f"its stacks:\n{err[-6000:]}")
     finally:
         if proc.poll() is None:
             proc.kill()
