@@ -532,6 +532,11 @@ def harmonise(
     respondents["status"] = np.array(_STATUSES, dtype=object)[status]
     if not respondents["has_dates"].all():
         warnings.append("some exports have no date columns: the report period could not be checked for them")
+    backwards = (respondents["end"] < respondents["start"]).to_numpy()
+    if backwards.any():  # the report year follows the End Date, so the dates may be swapped
+        first = respondents[backwards].iloc[0]
+        warnings.append(f"{int(backwards.sum())} response(s) end before they start (e.g. {first['source']} row "
+                        f"{first['row']}): the End Date decides the report year; check the date columns")
 
     # complete = every closed question asked this year answered
     closed = [long.questions[q.id] for q in codebook.questions_in(year) if q.type != "open"]

@@ -620,6 +620,15 @@ def _(tmp_path):
                   out=("read 3, used 2", "excluded: outside_period 1", "date range: 2022-03-15 to 2022-03-15"))
 
 
+@case("date-end-before-start-warned")
+def _(tmp_path):
+    rows = grid(3)
+    rows[4][START] = "03/16/2022 10:00:00 AM"  # a day after its End Date
+    f = write_csv(tmp_path / "omgekeerd.csv", rows)
+    return Expect(validate(f), "omgekeerd.csv", code=0,
+                  out=("read 3, used 3", "1 response(s) end before they start (e.g. omgekeerd.csv row 5)"))
+
+
 @case("date-unparseable")
 def _(tmp_path):
     rows = grid(3)
