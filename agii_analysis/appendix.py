@@ -71,9 +71,14 @@ def _break_flag(comparable, first: bool = False):
 _CHANGE_COLUMNS = ("previous_year", "previous", "diff", "diff_rounded", "p_value", "significant_nl", "source")
 
 
+def _first(r: Results) -> bool:
+    """The survey's first edition (codebook `first_year`): nothing to compare with."""
+    return r.change.empty and bool(r.provenance.get("first_measurement"))
+
+
 def _first_measurement(df: pd.DataFrame, r: Results) -> pd.DataFrame:
     """A survey's first year has no previous measurement: its change cells are [z]."""
-    if not r.change.empty:
+    if not _first(r):
         return df
     out = df.copy()
     for c in _CHANGE_COLUMNS:
@@ -203,9 +208,10 @@ def _notes(results: Results) -> list[Note]:
         Note("[b]", "Breuk in de reeks: het verschil staat in zijn kolom, maar is niet rechtstreeks vergelijkbaar. "
                     + SCALE_BREAK_CAVEAT),
         Note("[x]", "Niet beschikbaar: bijvoorbeeld geen aantal aangeschreven voor die groep, geen antwoorden "
-                    "om een cijfer op te berekenen, of een cijfer van vorig jaar dat niet bekend is."),
-        Note("[z]", "Niet van toepassing: bijvoorbeeld geen vorige meting (eerste bevraging, 'nvt' in de "
-                    "publicatie), een aandeel op de rij van de NPS-score, of een parameter die niet is ingesteld."),
+                    "om een cijfer op te berekenen, of geen cijfer van vorig jaar in de gegevens."),
+        Note("[z]", "Niet van toepassing: bijvoorbeeld geen vorige meting (de eerste editie van de bevraging, "
+                    "'nvt' in de publicatie), een aandeel op de rij van de NPS-score, of een parameter die niet is "
+                    "ingesteld."),
     ]
     if results.provenance.get("demo"):
         notes.insert(0, Note("demo", "Demogegevens: verzonnen antwoorden die de gepubliceerde cijfers nabootsen. "
@@ -225,7 +231,7 @@ def _ci(prefix="", unit="", notes=("ci",), decimals=1, kind="number"):
 def _key_figures(r: Results, base_notes: tuple) -> Table:
     df = r.key_figures.copy()
     if "comparable" in df.columns:
-        df["break"] = [_break_flag(v, r.change.empty) for v in df["comparable"]]
+        df["break"] = [_break_flag(v, _first(r)) for v in df["comparable"]]
         df["significant_nl"] = [None if _missing(p) else _yes_no(s) for s, p in zip(df["significant"], df["p_value"])]
         df = _first_measurement(df, r)
     cols = [
@@ -551,8 +557,8 @@ def overview_tables(results_list: list[Results]) -> list[Table]:
             "type": h["type"], "who": h["who"], "year": h["year"],
             "nps": "[z]" if no_nps else h["nps"],
             "pct_satisfied": h["pct_satisfied"],
-            "diff": "[z]" if r.change.empty and h["pct_satisfied"] is not None else h["diff"],
-            "break": _break_flag(h["comparable"], r.change.empty),
+            "diff": "[z]" if _first(r) else h["diff"],
+            "break": _break_flag(h["comparable"], _first(r)),
             "invited": h["invited"], "respondents": h["respondents"], "response_rate": h["response_rate"],
             "survey": h["survey"],
         })
@@ -592,9 +598,9 @@ def _overview_notes(results_list: list[Results]) -> list[Note]:
                          "afgeronde cijfers van jaar x en jaar x\u22121, zoals gepubliceerd."),
         Note("[b]", "Breuk in de reeks: het verschil staat in zijn kolom, maar is niet rechtstreeks "
                     "vergelijkbaar. " + SCALE_BREAK_CAVEAT),
-        Note("[x]", "Niet beschikbaar: het cijfer ontbreekt."),
+        Note("[x]", "Niet beschikbaar: het cijfer van dit jaar of van vorig jaar ontbreekt."),
         Note("[z]", "Niet van toepassing ('nvt' in de publicatie): de bevraging heeft geen NPS-vraag, of er is "
-                    "geen vorige meting om mee te vergelijken (eerste bevraging)."),
+                    "geen vorige meting om mee te vergelijken (de eerste editie van de bevraging)."),
     ]
     return notes
 

@@ -28,7 +28,7 @@ NOT_APPLICABLE = "not_applicable"
 
 _SURVEY_KEYS = {
     "survey", "title", "short_title", "client_group", "cadence", "languages",
-    "scale_by_year", "headline", "nps", "breakdowns", "subgroups", "questions",
+    "scale_by_year", "headline", "nps", "breakdowns", "subgroups", "questions", "first_year",
 }
 _QUESTION_KEYS = {
     "type", "label", "text", "options", "items", "from_year", "until_year",
@@ -125,6 +125,7 @@ class Codebook:
     special: dict[str, Option]
     nps_bands: dict
     path: Path
+    first_year: int | None = None  # the survey's first edition: no previous measurement ("nvt")
 
     def scale_name(self, year: int) -> str:
         """Scale version in force in `year`: the entry of the latest year not after it."""
@@ -476,7 +477,14 @@ def _load_codebook(survey_or_path: str | Path, directory: str | Path | None = No
         special=common["special"],
         nps_bands=common["nps"],
         path=path,
+        first_year=_first_year(path, data.get("first_year")),
     )
+
+
+def _first_year(path: Path, value) -> int | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1990):
+        _fail(path, "first_year", f"{value!r} is not a year", "the year of the survey's first edition, e.g. 2022")
+    return value
 
 
 def _disjoint_years(a: Question, b: Question) -> bool:

@@ -489,7 +489,7 @@ def harmonise(
             u, expected = unknown[0]
             total = sum(x.count for x, _ in unknown)
             more = f" ({total} unknown answers in all; see `agii validate`)" if total > u.count else ""
-            more += _other_year_hint(resp_parts, year)
+            more += _other_year_hint([r for r in resp_parts if r["source"].iat[0] == u.file], period)
             raise AgiiError(
                 f"unknown answer {u.label!r} for question {u.question!r}{more}",
                 file=u.file, sheet=sheet_of.get(u.file), column=u.column, row=u.first_row, expected=expected,
@@ -569,14 +569,18 @@ def harmonise(
                       [u for u, _ in unknown], warnings)
 
 
-def _other_year_hint(resp_parts: list[pd.DataFrame], year: int) -> str:
-    """When most End Dates are in another year, the labels may be that year's (a scale
-    changed): say so beside an unknown answer."""
-    when = pd.concat([r["end"].fillna(r["start"]) for r in resp_parts]).dropna()
+def _other_year_hint(resp_parts: list[pd.DataFrame], period) -> str:
+    """When most End Dates of the file are outside the report period, its labels may be
+    another year's (a scale changed): say so beside an unknown answer."""
+    when = pd.concat([r["end"].fillna(r["start"]) for r in resp_parts]).dropna() if resp_parts else pd.Series([])
     if when.empty:
         return ""
-    most = int(when.dt.year.mode().iloc[0])
-    return "" if most == year else f"; most End Dates are in {most}, not {year}: is this the {most} export?"
+    start, end = pd.Timestamp(period[0]), pd.Timestamp(period[1]) + pd.Timedelta(days=1)
+    outside = when[(when < start) | (when >= end)]
+    if len(outside) * 2 <= len(when):
+        return ""
+    most = int(outside.dt.year.mode().iloc[0])
+    return f"; most End Dates of the file are in {most}, outside the report period: is this the {most} export?"
 
 
 def key_questions_missing(codebook: Codebook, year: int, files: list[FileSummary]) -> list[str]:

@@ -114,7 +114,14 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 def _unique_mapping(loader, node, deep=False):
     seen = {}
     for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *defaults`: a local key may override those
+            continue
         key = loader.construct_object(key_node, deep=deep)
+        try:
+            hash(key)
+        except TypeError:
+            raise yaml.constructor.ConstructorError(None, None, f"a key cannot be a list or a mapping ({key!r})",
+                                                    key_node.start_mark) from None
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None, None, f"key {key!r} given twice (first at line {seen[key] + 1})", key_node.start_mark)
@@ -129,6 +136,8 @@ def _text(path, key, value, allow_none=True) -> str | None:
     """A text setting: a string (or a bare number, as YAML reads 412345678), never a list."""
     if value is None and allow_none:
         return None
+    if isinstance(value, dt.date):  # YAML reads 2023-05-01 as a date
+        return value.isoformat()
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         _fail(path, key, f"{value!r} is not a text", "a single value, e.g. \"...\"")
     return str(value)
@@ -229,6 +238,8 @@ def _load_params(path: Path, check_files: bool) -> Params:
         _fail(path, "invited_by", "must map collector ids or language codes to invited counts",
               '{"412345678": 1200} or {nl: 900, en: 120}')
     for name, count in (data.get("invited_by") or {}).items():
+        if str(name) in invited_by:  # 412345678 and "412345678"
+            _fail(path, f"invited_by.{name}", "given twice (once as a number, once as a text)")
         invited_by[str(name)] = _int(path, f"invited_by.{name}", count, 1)
     for dimension, names in (("languages", [k for k in invited_by if k in codebook.languages]),
                              ("collectors", [k for k in invited_by if k not in codebook.languages])):

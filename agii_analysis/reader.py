@@ -708,7 +708,7 @@ def _build(grid: list[pa.Array], where: _Where,
         raise where.error(
             f"row 1 is empty: the export starts at {starts}", column="A", row=1,
             expected=f"the two header rows in rows 1 and 2 ({_RESPONDENT_HEADERS} in A1); delete the empty row"
-                     + (" and column" if first else ""),
+                     + (" and the empty columns before the export" if first else ""),
         )
     if _meta_role(h2[0]) == "respondent_id" or (
         not h1[0] and any(_norm(v) in _SUB_LABELS for v in h1)

@@ -7,6 +7,7 @@ cell is a single call.
 
 from __future__ import annotations
 
+import html
 import math
 from dataclasses import replace
 from pathlib import Path
@@ -364,7 +365,7 @@ def provenance(res: Results) -> Markdown:
               "", f"Versies: {versions}", "", f"Berekend op: {p['computed_at']}"]
     if p.get("warnings"):
         lines += ["", "**Waarschuwingen bij het inlezen** (zoals `agii validate` ze geeft):", ""]
-        lines += [f"- {w}" for w in p["warnings"]]
+        lines += [f"- {html.escape(w, quote=False)}" for w in p["warnings"]]  # text, not markup
     return Markdown("\n".join(lines))
 
 
@@ -382,7 +383,10 @@ def overview_table(results: list[Results]) -> HTML:
     rows = []
     for r in results:
         h = r.headline()
-        diff = "nvt" if h["diff"] is None else signed(h["diff"]) + (" [b]" if h["comparable"] is False else "")
+        if h["diff"] is None:  # the publication's nvt: a first edition; otherwise the figure is missing
+            diff = "nvt" if h["first_measurement"] else "–"
+        else:
+            diff = signed(h["diff"]) + (" [b]" if h["comparable"] is False else "")
         rows.append({"Type bevraging": h["type"], "Wie": h["who"], "Jaar": h["year"],
                      "Net Promotor Score": "nvt" if h["nps"] is None else signed(h["nps"]).replace("+", ""),
                      "% (heel) tevreden": h["pct_satisfied"], "Verschil t.o.v. jaar x−1": diff})

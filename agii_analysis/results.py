@@ -100,6 +100,7 @@ class Results:
             "diff": None if sat is None else _int_or_none(sat["diff_rounded"]),
             "comparable": None if sat is None or pd.isna(sat["previous"]) else bool(sat["comparable"]),
             "previous_year": None if sat is None or pd.isna(sat["previous"]) else int(sat["previous_year"]),
+            "first_measurement": bool(self.provenance.get("first_measurement")),
             "invited": _int_or_none(resp.get("invited")),
             "respondents": _int_or_none(resp.get("respondents")),
             "response_rate": None if pd.isna(resp.get("response_rate", np.nan)) else float(resp["response_rate"]),
@@ -240,9 +241,9 @@ class _Previous:
 
 def _previous(params: Params, codebook: Codebook) -> _Previous | None:
     prev_path = params_path(params.survey, params.year - 1, params.path.parent.parent)
-    if prev_path.exists():
-        pp = load_params(prev_path)
-        h = prepare(pp)
+    pp = load_params(prev_path) if prev_path.exists() else None
+    h = prepare(pp) if pp is not None else None
+    if h is not None and len(h.used) >= pp.suppression_threshold:  # a year too small for a report: not here either
         head = wide(h, codebook.headline)
         sat = satisfaction(head, codebook, pp.year, _fpc_N(pp.invited, len(h.used)))
         nps = nps_of(wide(h, codebook.nps), codebook, _fpc_N(pp.invited, len(h.used))) if codebook.nps else None
@@ -487,6 +488,7 @@ def compute(params: Params | str | Path, harmonised: Harmonised | None = None) -
         "latest_end": None if used["end"].dropna().empty else pd.Timestamp(used["end"].max()).date().isoformat(),
         "demo": params.demo,
         "warnings": list(h.warnings),  # what reading and harmonising noticed (English, as agii validate)
+        "first_measurement": codebook.first_year == year,  # no earlier edition (codebook first_year)
     }
     return Results(
         survey=params.survey, year=year, title=codebook.title, short_title=codebook.short_title,

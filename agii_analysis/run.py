@@ -718,6 +718,8 @@ def _select(args) -> dict[int, list[Path]]:
         if not p.exists():
             raise AgiiError("parameter file not found", file=p)
         params = load_params(p)
+        if p.resolve().is_relative_to(PARAMS_DIR.resolve()):
+            check_placement(p, params)  # under params/: its place files its reports, as with --year
         return {params.year: [p.resolve()]}
     if args.all:
         files = find_params(survey=args.survey)

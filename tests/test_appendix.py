@@ -279,7 +279,7 @@ def test_overview_rows_are_the_headlines(by_year, year, tmp_path):
         assert row[0] == h["type"] and row[1] == h["who"]
         assert row[3] == ("[z]" if r.figure("nps") is None else h["nps"])
         assert row[4] == h["pct_satisfied"]
-        first = r.change.empty  # no previous measurement: "nvt" in the publication
+        first = h["first_measurement"] and r.change.empty  # a first edition: "nvt" in the publication
         assert row[5] == ("[z]" if first else "[x]" if h["diff"] is None else h["diff"])
         assert row[6] == {None: "[z]" if first else "[x]", True: "Nee", False: "[b]"}[h["comparable"]]
         assert row[7:10] == [h["invited"], h["respondents"], h["response_rate"]]

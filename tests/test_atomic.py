@@ -128,7 +128,11 @@ def _run_and_kill(reports: Path, sig: int, point: str) -> tuple[subprocess.Popen
             _, err = proc.communicate(timeout=120)
         except subprocess.TimeoutExpired:  # hung after the signal: abort it for the threads' stacks
             proc.send_signal(signal.SIGABRT)
-            _, err = proc.communicate(timeout=30)
+            try:
+                _, err = proc.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                _, err = proc.communicate()
             pytest.fail(f"the run did not end within 120 s after {signal.Signals(sig).name} at {point!r}; "
                         f"its stacks:\n{err[-6000:]}")
     finally:

@@ -239,7 +239,7 @@ def _(tmp_path):
 @case("empty-first-row-xlsx")
 def _(tmp_path):
     f = xlsx(tmp_path / "lege_rij.xlsx", [[""] * len(grid(2)[0]), *grid(2)])
-    return Expect(validate(f), "lege_rij.xlsx", err=("sheet 'Sheet1'", "row 1", "row 1 is empty"))
+    return Expect(validate(f), "lege_rij.xlsx", err=("sheet 'Sheet1'", "row 1", "row 1 is empty: the export starts at A2"))
 
 
 @case("not-a-surveymonkey-workbook")
@@ -606,7 +606,8 @@ def _(tmp_path):
     # a 2022 export (SAT5: Neutraal) validated as 2021 (SAT4): the error says whose labels they may be
     f = write_csv(tmp_path / "vorming.csv", grid(3))
     return Expect(validate(f, year=2021), "vorming.csv",
-                  err=("unknown answer 'Neutraal'", "most End Dates are in 2022, not 2021: is this the 2022 export?"))
+                  err=("unknown answer 'Neutraal'", "most End Dates of the file are in 2022, outside the report period: "
+                       "is this the 2022 export?"))
 
 
 # ---- exports: dates and respondent ids
@@ -706,6 +707,12 @@ def _codebook_case(tmp_path, edit=None, *, text=None, encoding="utf-8", err=()):
         msg = str(info.value)
         assert "\n" not in msg and msg.startswith(book.name) and all(s in msg for s in err), msg
     return Expect(validate(export, survey=book), book.name, err=err, check=check)
+
+
+@case("codebook-first-year-not-a-year")
+def _(tmp_path):
+    return _codebook_case(tmp_path, lambda d: d.update(first_year="vorig jaar"),
+                          err=("first_year: 'vorig jaar' is not a year", "expected the year of the survey's first edition"))
 
 
 @case("codebook-duplicate-code")
@@ -984,6 +991,19 @@ def _(tmp_path):
     return _params_case(tmp_path, text=text, err=("key 'invited' given twice",))
 
 
+@case("params-invited-by-key-twice")
+def _(tmp_path):
+    text = yaml.safe_dump(_good_params(tmp_path), allow_unicode=True, sort_keys=False)
+    text += "invited_by: {400000001: 30, '400000001': 20}\n"
+    return _params_case(tmp_path, text=text, err=("invited_by.400000001: given twice",))
+
+
+@case("params-key-a-list")
+def _(tmp_path):
+    text = yaml.safe_dump(_good_params(tmp_path), allow_unicode=True, sort_keys=False) + "? [a, b]\n: 1\n"
+    return _params_case(tmp_path, text=text, err=("invalid YAML at line", "a key cannot be a list or a mapping"))
+
+
 @case("params-file-not-found")
 def _(tmp_path):
     path = tmp_path / "params" / "2030" / "vorming.yaml"
@@ -1170,3 +1190,31 @@ def test_params_sheet_is_a_name_even_when_yaml_reads_a_number(tmp_path):
     assert load_params(path).inputs[0].sheet == "1"  # and sheet '1' does not exist: an error naming the sheets
     with pytest.raises(AgiiError, match="has no sheet '1'.*'2029', '2030'"):
         read_export(book, load_params(path).inputs[0].sheet)
+
+
+def test_params_yaml_merge_keys_and_dates(tmp_path):
+    """YAML's own conveniences still work: `<<: *anchor` (a local key overriding it) and a
+    date where a text is expected."""
+    export = export_2030(tmp_path)
+    text = (f"survey: vorming\nyear: 2030\ninvited: 100\ninvited_source: 2030-01-15\n"
+            f"inputs:\n  - &first {{file: '{export}', values: numeric}}\n  - {{<<: *first, values: text}}\n")
+    path = params_file(tmp_path, text=text)
+    params = load_params(path)
+    assert [i.values for i in params.inputs] == ["numeric", "text"] and params.inputs[1].file == export
+    assert params.invited_source == "2030-01-15"
+
+
+def test_previous_year_too_small_to_report_is_not_compared_with(tmp_path, processed):
+    """A year with fewer respondents than the threshold gets no report, and no 'vorig jaar' either."""
+    from agii_analysis.results import compute
+
+    small = write_csv(tmp_path / "vorming_2029.csv", grid(5, end="03/15/2029 10:00:00 AM"))
+    prev = tmp_path / "params" / "2029" / "vorming.yaml"
+    prev.parent.mkdir(parents=True)
+    prev.write_text(yaml.safe_dump({"survey": "vorming", "year": 2029, "inputs": [{"file": str(small)}]}),
+                    encoding="utf-8")
+    path = params_file(tmp_path, _good_params(tmp_path))
+    assert compute(path).change.empty
+    prev.write_text(yaml.safe_dump({"survey": "vorming", "year": 2029, "inputs": [{"file": str(small)}],
+                                    "suppression_threshold": 5}), encoding="utf-8")
+    assert compute(path).change["previous_year"].tolist() == [2029, 2029]  # big enough for its threshold

@@ -102,6 +102,7 @@ def test_input_warnings_reach_the_manifest_the_results_and_the_report(demo_build
     assert results["provenance"]["warnings"] == warnings
     html = (demo_build / "2021" / "vorming" / "vorming_2021.html").read_text(encoding="utf-8")
     assert "Waarschuwingen bij het inlezen" in html and "were rounded by Excel" in html
+    assert "they were kept as '&lt;id&gt;~r&lt;row&gt;', so duplicates cannot be detected" in html  # text, not tags
     quiet = (demo_build / "2022" / "vorming" / "vorming_2022.html").read_text(encoding="utf-8")
     assert manifest_warnings(demo_build, 2022, "vorming") == [] and "Waarschuwingen bij het inlezen" not in quiet
 

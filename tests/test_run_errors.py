@@ -144,7 +144,7 @@ def test_misplaced_params_file_stops_before_anything_is_built(reports, tmp_path,
         bad = _params_copy(tmp_path, "vorming", name="vorming_kopie")
         expect = "survey: 'vorming' does not match the file name 'vorming_kopie.yaml'"
     before = _tree(reports)
-    for selection in (["--year", YEAR], ["--all"]):
+    for selection in (["--year", YEAR], ["--all"], ["--params", bad]):
         proc = _agii("run", *selection, "--reports-dir", reports, "--no-progress", params_dir=params_dir)
         assert proc.returncode == 2, proc.stdout + proc.stderr
         line = _one_line(proc)
