@@ -73,7 +73,7 @@ _CHANGE_COLUMNS = ("previous_year", "previous", "diff", "diff_rounded", "p_value
 
 def _first(r: Results) -> bool:
     """The survey's first edition (codebook `first_year`): nothing to compare with."""
-    return r.change.empty and bool(r.provenance.get("first_measurement"))
+    return r.change.empty and r.first_measurement
 
 
 def _first_measurement(df: pd.DataFrame, r: Results) -> pd.DataFrame:

@@ -19,6 +19,7 @@ import pandas as pd
 
 from . import __version__, stats
 from .codebook import NO_OPINION, NOT_APPLICABLE, Codebook, load_codebook
+from .errors import AgiiError
 from .files import atomic_write_text
 from .harmonise import Harmonised
 from .params import Params, load_params, params_path
@@ -100,11 +101,20 @@ class Results:
             "diff": None if sat is None else _int_or_none(sat["diff_rounded"]),
             "comparable": None if sat is None or pd.isna(sat["previous"]) else bool(sat["comparable"]),
             "previous_year": None if sat is None or pd.isna(sat["previous"]) else int(sat["previous_year"]),
-            "first_measurement": bool(self.provenance.get("first_measurement")),
+            "first_measurement": self.first_measurement,
             "invited": _int_or_none(resp.get("invited")),
             "respondents": _int_or_none(resp.get("respondents")),
             "response_rate": None if pd.isna(resp.get("response_rate", np.nan)) else float(resp["response_rate"]),
         }
+
+    @property
+    def first_measurement(self) -> bool:
+        """The survey's first edition (codebook `first_year`): nothing to compare with.
+        Asked of the codebook, so results files written before the field still answer."""
+        try:
+            return load_codebook(self.survey).first_year == self.year
+        except (AgiiError, OSError):  # a survey whose codebook is not here
+            return bool(self.provenance.get("first_measurement"))
 
     def to_dict(self) -> dict:
         out = {
