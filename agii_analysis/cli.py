@@ -70,6 +70,9 @@ def _cmd_validate(args) -> int:
         print(f"unknown label (counted as missing): {u.file} {u.column} {u.label!r} x{u.count} (first row {u.first_row})")
     for w in h.warnings:
         print(f"warning: {w}")
+    if acc["used"] < 10:
+        print(f"warning: only {acc['used']} respondent(s) used: `agii run` refuses fewer than the suppression "
+              "threshold (10 unless the params file sets suppression_threshold)")
     return 0
 
 

@@ -484,6 +484,13 @@ def harmonise(
         ))
         warnings.extend(f"{name}: {w}" for w in export.warnings)
     warnings.extend(key_questions_missing(codebook, year, files))
+    found = {q for f in files for q in f.questions_matched}
+    missing = [q.id for q in codebook.questions_in(year)
+               if q.id not in found and q.id not in (codebook.headline, codebook.nps)]
+    if missing:
+        warnings.append(f"question(s) {', '.join(missing)} of {codebook.path.name} ({year}) matched no column in "
+                        f"{', '.join(f.file for f in files)}: their figures are not available, and 'complete' "
+                        "counts only the questions found")
     if unknown:
         if unknown_labels == "error":
             u, expected = unknown[0]
@@ -538,8 +545,9 @@ def harmonise(
         warnings.append(f"{int(backwards.sum())} response(s) end before they start (e.g. {first['source']} row "
                         f"{first['row']}): the End Date decides the report year; check the date columns")
 
-    # complete = every closed question asked this year answered
-    closed = [long.questions[q.id] for q in codebook.questions_in(year) if q.type != "open"]
+    # complete = every closed question asked this year (and found in the exports) answered
+    found = {q for f in files for q in f.questions_matched}
+    closed = [long.questions[q.id] for q in codebook.questions_in(year) if q.type != "open" and q.id in found]
     respondents["complete"] = answered_q[:, closed].all(axis=1) if closed else False
 
     # input order: export by export, row by row, then the questionnaire's column order

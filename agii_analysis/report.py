@@ -236,7 +236,8 @@ def aspects_chart(res: Results) -> Image | Markdown:
 def aspects_text(res: Results) -> Markdown:
     a = _rated_aspects(res).sort_values("rank")
     if a.empty:
-        return Markdown("Niemand beoordeelde de onderdelen op de schaal: deze cijfers zijn niet beschikbaar.")
+        return Markdown("Geen beoordelingen van de onderdelen op de schaal in de gegevens: deze cijfers zijn "
+                        "niet beschikbaar.")
     best = ", ".join(f"{r['label']} ({pct(r['pct_rounded'])})" for _, r in a.head(3).iterrows())
     worst = a.iloc[-1]
     text = f"Best beoordeeld: {best}. Laagst: {worst['label']} ({pct(worst['pct_rounded'])})."

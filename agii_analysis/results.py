@@ -497,7 +497,7 @@ def compute(params: Params | str | Path, harmonised: Harmonised | None = None) -
         "computed_at": started.isoformat(timespec="seconds"),
         "latest_end": None if used["end"].dropna().empty else pd.Timestamp(used["end"].max()).date().isoformat(),
         "demo": params.demo,
-        "warnings": list(h.warnings),  # what reading and harmonising noticed (English, as agii validate)
+        "warnings": list(h.warnings) + _unmatched_invited_by(params, used),  # English, as agii validate
         "first_measurement": codebook.first_year == year,  # no earlier edition (codebook first_year)
     }
     return Results(
@@ -548,6 +548,13 @@ def _check_inputs(params: Params, codebook: Codebook, h: Harmonised) -> None:
                 f"with collector id or language {key}",
                 file=where, expected=f"invited_by.{key} >= {n}",
             )
+
+
+def _unmatched_invited_by(params: Params, used: pd.DataFrame) -> list[str]:
+    """invited_by keys that no respondent has (a typo, or a collector nobody answered)."""
+    present = set(used["collector_id"].astype(str)) | set(used["language"].astype(str))
+    return [f"invited_by.{key} ({params.path.name}) matches no collector id or language of the respondents used: "
+            "it is left out of the response by group" for key in params.invited_by if key not in present]
 
 
 def _distributions(h: Harmonised, codebook: Codebook, year: int, n_used: int) -> pd.DataFrame:

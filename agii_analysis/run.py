@@ -394,6 +394,8 @@ def start_survey(params_file: Path, formats: tuple[str, ...], reports_dir: Path,
                       f"{res.title} — {year}", expected, entry, timings, time.perf_counter() - started)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            year_dir.rmdir()  # made for this build only: gone again (not if anything else is in it)
         raise
 
 

@@ -453,7 +453,8 @@ def _(tmp_path):
     f = write_csv(tmp_path / "kolom_weg.csv", rows)
     return Expect(validate(f), "kolom_weg.csv", code=0,
                   out=("questions matched: aanraden, aspecten, tevreden, thema, verbeteren, vorm\n",
-                       "read 3, used 3 (0 complete, 3 partial)"))
+                       "read 3, used 3 (3 complete, 0 partial)",  # complete over the questions found
+                       "warning: question(s) organisatie of vorming.yaml (2022) matched no column in kolom_weg.csv"))
 
 
 @case("two-exports-different-questions")
@@ -610,6 +611,16 @@ def _(tmp_path):
                        "is this the 2022 export?"))
 
 
+@case("question-missing-from-the-export-warned")
+def _(tmp_path):
+    # the matrix left out of the export: a warning, and 'complete' over the questions found
+    rows = [r[:ASP] + r[ASP + 4:] for r in grid(3)]
+    f = write_csv(tmp_path / "zonder_matrix.csv", rows)
+    return Expect(validate(f), "zonder_matrix.csv", code=0,
+                  out=("used 3 (3 complete, 0 partial)",
+                       "warning: question(s) aspecten of vorming.yaml (2022) matched no column in zonder_matrix.csv"))
+
+
 # ---- exports: dates and respondent ids
 
 @case("date-in-another-year-excluded")
@@ -618,7 +629,8 @@ def _(tmp_path):
     rows[3][START] = rows[3][END] = "12/31/2021 11:59:00 PM"
     f = write_csv(tmp_path / "vorig_jaar.csv", rows)
     return Expect(validate(f), "vorig_jaar.csv", code=0,
-                  out=("read 3, used 2", "excluded: outside_period 1", "date range: 2022-03-15 to 2022-03-15"))
+                  out=("read 3, used 2", "excluded: outside_period 1", "date range: 2022-03-15 to 2022-03-15",
+                       "warning: only 2 respondent(s) used: `agii run` refuses fewer than the suppression threshold"))
 
 
 @case("date-end-before-start-warned")
@@ -1127,7 +1139,7 @@ def _run_error(path: Path, tmp_path: Path) -> str:
     assert code in (1, 2), (code, out, err)
     lines = [ln for ln in (out + err).splitlines() if ln.startswith("agii: error: ")]
     assert len(lines) == 1, out + err
-    assert not (tmp_path / "reports" / "2030" / "vorming").exists()  # nothing half-built
+    assert not (tmp_path / "reports" / "2030").exists()  # nothing half-built, not even an empty year folder
     return lines[0]
 
 
@@ -1218,3 +1230,12 @@ def test_previous_year_too_small_to_report_is_not_compared_with(tmp_path, proces
     prev.write_text(yaml.safe_dump({"survey": "vorming", "year": 2029, "inputs": [{"file": str(small)}],
                                     "suppression_threshold": 5}), encoding="utf-8")
     assert compute(path).change["previous_year"].tolist() == [2029, 2029]  # big enough for its threshold
+
+
+def test_invited_by_key_nobody_has_is_a_warning(tmp_path, processed):
+    from agii_analysis.results import compute
+
+    path = params_file(tmp_path, _good_params(tmp_path, invited_by={"400000001": 50, "499999999": 20}))
+    warnings = compute(path).provenance["warnings"]
+    assert warnings == ["invited_by.499999999 (vorming.yaml) matches no collector id or language of the "
+                        "respondents used: it is left out of the response by group"]

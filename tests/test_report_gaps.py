@@ -53,7 +53,7 @@ def _gaps():
             yield survey, book.nps, "niemand beantwoordde de aanbevelingsvraag"
         matrix = [q.id for q in book.questions.values() if q.type == "matrix" and q.asked_in(2022)]
         if matrix:
-            yield survey, matrix[0], "Niemand beoordeelde de onderdelen"
+            yield survey, matrix[0], "Geen beoordelingen van de onderdelen"
 
 
 @pytest.mark.parametrize("survey, question, says", list(_gaps()))
