@@ -159,6 +159,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--jobs", type=int, default=1, help="surveys built in parallel processes")
     s.add_argument("--force", action="store_true", help="rebuild even when nothing changed")
     s.add_argument("--reports-dir", type=Path, default=None, help="output folder (default reports/)")
+    s.add_argument("--params-dir", type=Path, default=None,
+                   help="folder of <year>/<survey>.yaml parameter files (default params/), e.g. outside the repository")
+    s.add_argument("--cache-dir", type=Path, default=None,
+                   help="folder for the harmonised Parquet cache (default data/processed/)")
     s.add_argument("--no-progress", action="store_true")
     s.set_defaults(func=_cmd_run)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -21,6 +22,7 @@ from .params import REPO_ROOT, Params, load_params
 from .reader import read_export
 
 PROCESSED_DIR = REPO_ROOT / "data" / "processed"
+CACHE_ENV = "AGII_CACHE_DIR"  # another cache folder (agii run --cache-dir), e.g. beside real data
 _CODE_FILES = ("reader.py", "harmonise.py", "codebook.py", "prepare.py", "themes.py")
 
 
@@ -95,7 +97,7 @@ def prepare(params: Params | str | Path, root: Path | None = None, use_cache: bo
     """Harmonised responses for a survey-year, from the Parquet cache when still valid."""
     if not isinstance(params, Params):
         params = load_params(params)
-    root = Path(root or PROCESSED_DIR)
+    root = Path(root or os.environ.get(CACHE_ENV) or PROCESSED_DIR)
     paths = _paths(params.survey, params.year, root)
     hashes = input_hashes(params)
     key = cache_key(params, hashes)

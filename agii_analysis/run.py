@@ -33,7 +33,7 @@ from . import kernels
 from .errors import AgiiError
 from .files import atomic_write_text
 from .params import PARAMS_DIR, REPO_ROOT, check_placement, load_params
-from .prepare import code_hash, file_sha256
+from .prepare import CACHE_ENV, code_hash, file_sha256
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 REPORTS_DIR = REPO_ROOT / "reports"
@@ -715,21 +715,25 @@ def _overview_inputs(year_dir: Path, year: int, surveys: list[str], building: se
 def _select(args) -> dict[int, list[Path]]:
     from .params import find_params
 
+    root = Path(getattr(args, "params_dir", None) or PARAMS_DIR)
+    if not root.is_dir():
+        raise AgiiError("parameter folder not found" if not root.exists() else "is a file, not a parameter folder",
+                        file=root, expected="a folder of <year>/<survey>.yaml parameter files")
     if args.params:
         p = Path(args.params)
         if not p.exists():
             raise AgiiError("parameter file not found", file=p)
         params = load_params(p)
-        if p.resolve().is_relative_to(PARAMS_DIR.resolve()):
-            check_placement(p, params)  # under params/: its place files its reports, as with --year
+        if p.resolve().is_relative_to(root.resolve()):
+            check_placement(p, params)  # under the params folder: its place files its reports, as with --year
         return {params.year: [p.resolve()]}
     if args.all:
-        files = find_params(survey=args.survey)
+        files = find_params(survey=args.survey, directory=root)
     else:
-        if not (PARAMS_DIR / str(args.year)).exists():
-            raise AgiiError(f"no parameter files for {args.year}", file=PARAMS_DIR / str(args.year),
+        if not (root / str(args.year)).exists():
+            raise AgiiError(f"no parameter files for {args.year}", file=root / str(args.year),
                             expected="params/<year>/<survey>.yaml")
-        files = find_params(args.year, args.survey)
+        files = find_params(args.year, args.survey, directory=root)
     if args.survey and not files:
         from .codebook import available_surveys
 
@@ -746,7 +750,7 @@ def _select(args) -> dict[int, list[Path]]:
             check_placement(f, params)  # else it would be filed under another survey or year
         by_year.setdefault(int(f.parent.name), []).append(f.resolve())
     if not by_year:
-        raise AgiiError("no parameter files found", file=PARAMS_DIR)
+        raise AgiiError("no parameter files found", file=root)
     return by_year
 
 
@@ -1061,8 +1065,11 @@ def run_cli(args) -> int:
     bad = [f for f in formats if f not in FORMATS]
     if bad:
         raise AgiiError(f"unknown format {bad[0]!r}", expected=f"a comma-separated list of {', '.join(FORMATS)}")
-    if args.reports_dir is not None and Path(args.reports_dir).exists() and not Path(args.reports_dir).is_dir():
-        raise AgiiError("--reports-dir is a file", file=args.reports_dir, expected="a folder for the reports")
+    for flag, folder in (("--reports-dir", args.reports_dir), ("--cache-dir", getattr(args, "cache_dir", None))):
+        if folder is not None and Path(folder).exists() and not Path(folder).is_dir():
+            raise AgiiError(f"{flag} is a file", file=folder, expected="a folder")
+    if getattr(args, "cache_dir", None) is not None:  # read by prepare() here, in the workers and in the kernels
+        os.environ[CACHE_ENV] = str(Path(args.cache_dir).resolve())
     by_year = _select(args)
     # SIGTERM unwinds like Ctrl-C: the staging folders and the notebook kernel are removed
     # by the finally blocks, the reports stay as they were (or the new set is complete)

@@ -160,3 +160,23 @@ def test_reports_dir_that_is_a_file(tmp_path):
     assert proc.returncode == 2
     line = _one_line(proc)
     assert "--reports-dir is a file" in line and "rapporten" in line and "expected a folder" in line, line
+
+
+def test_params_and_cache_outside_the_repository(tmp_path):
+    """Real data's parameter files and cache can live outside the repository: --params-dir
+    and --cache-dir; nothing is written into the repository's data/processed/."""
+    from agii_analysis.prepare import PROCESSED_DIR
+
+    _params_copy(tmp_path, "vorming")
+    before = {p.name: p.stat().st_mtime_ns for p in PROCESSED_DIR.glob("*")} if PROCESSED_DIR.exists() else {}
+    proc = _agii("run", "--year", YEAR, "--params-dir", tmp_path / "params", "--cache-dir", tmp_path / "cache",
+                 "--reports-dir", tmp_path / "reports", "--formats", "xlsx", "--force", "--no-progress")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.splitlines() == ["2022 vorming: built", "2022 overzicht: built"]
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == [
+        "vorming_2022.parquet", "vorming_2022_accounting.json", "vorming_2022_respondents.parquet"]
+    after = {p.name: p.stat().st_mtime_ns for p in PROCESSED_DIR.glob("*")} if PROCESSED_DIR.exists() else {}
+    assert after == before
+    for flag in ("--params-dir", "--cache-dir"):
+        proc = _agii("run", "--year", YEAR, flag, tmp_path / "reports" / "2022" / "manifest.json", "--no-progress")
+        assert proc.returncode == 2 and "agii: error:" in proc.stderr and "manifest.json" in proc.stderr, proc.stderr
