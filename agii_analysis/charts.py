@@ -864,6 +864,11 @@ def _outside(a, box) -> float:
     return a.width * a.height - (max(w, 0) * max(h, 0))
 
 
+def placed_aspects(priority: pd.DataFrame) -> pd.DataFrame:
+    """The aspects the priority matrix can place: an importance and a performance."""
+    return priority.dropna(subset=["importance", "performance"]) if len(priority) else priority
+
+
 def priority_chart(priority: pd.DataFrame, title: str, source: str) -> Figure:
     """Importance (x) against performance (y) with the median cross and the four quadrants.
 
@@ -878,7 +883,7 @@ def priority_chart(priority: pd.DataFrame, title: str, source: str) -> Figure:
     if unknown:
         raise AgiiError(f"unknown quadrant(s) {', '.join(map(str, unknown))}",
                         expected=", ".join(QUADRANT_STYLE))
-    valid = priority.dropna(subset=["importance", "performance"]).reset_index(drop=True)
+    valid = placed_aspects(priority).reset_index(drop=True)
     if valid.empty:
         raise AgiiError("no aspect has both an importance and a performance",
                         expected="at least one aspect with a correlation (3 or more paired answers)")

@@ -35,7 +35,7 @@ def _guess_year(exports) -> int:
 def _cmd_validate(args) -> int:
     from .codebook import load_codebook
     from .harmonise import harmonise
-    from .params import InputFile
+    from .params import InputFile, Params
     from .prepare import _redactor
     from .reader import read_export
 
@@ -70,9 +70,9 @@ def _cmd_validate(args) -> int:
         print(f"unknown label (counted as missing): {u.file} {u.column} {u.label!r} x{u.count} (first row {u.first_row})")
     for w in h.warnings:
         print(f"warning: {w}")
-    if acc["used"] < 10:
+    if acc["used"] < Params.suppression_threshold:
         print(f"warning: only {acc['used']} respondent(s) used: `agii run` refuses fewer than the suppression "
-              "threshold (10 unless the params file sets suppression_threshold)")
+              f"threshold ({Params.suppression_threshold} unless the params file sets suppression_threshold)")
     return 0
 
 

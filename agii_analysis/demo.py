@@ -43,6 +43,7 @@ import yaml
 from .codebook import Codebook, Question, load_codebook
 from .errors import AgiiError
 from .params import REPO_ROOT
+from .prepare import file_sha256, package_hash
 
 DEMO_ROOT = REPO_ROOT / "data" / "raw" / "demo"
 SPEC_PATH = REPO_ROOT / "demo" / "spec.yaml"
@@ -781,11 +782,7 @@ def _recipe(spec_path: Path) -> str:
     """What the demo bytes are a function of: the spec, the package (generator and
     codebooks) and the libraries whose random streams and writers it uses."""
     h = hashlib.sha256(Path(spec_path).read_bytes())
-    package = Path(__file__).parent
-    for p in sorted(package.rglob("*")):
-        if p.is_file() and p.suffix in (".py", ".yaml") and "__pycache__" not in p.parts:
-            h.update(p.relative_to(package).as_posix().encode())
-            h.update(p.read_bytes())
+    h.update(package_hash().encode())
     for lib in ("numpy", "pandas", "openpyxl", "pyyaml"):
         h.update(f"{lib}={importlib.metadata.version(lib)}".encode())
     return h.hexdigest()
@@ -793,7 +790,7 @@ def _recipe(spec_path: Path) -> str:
 
 def _tree(root: Path) -> dict[str, str]:
     """sha256 of every file under `root` but the manifest, by relative path."""
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+    return {p.relative_to(root).as_posix(): file_sha256(p)
             for p in sorted(root.rglob("*")) if p.is_file() and p.name != MANIFEST_NAME}
 
 

@@ -484,7 +484,7 @@ def harmonise(
         ))
         warnings.extend(f"{name}: {w}" for w in export.warnings)
     warnings.extend(key_questions_missing(codebook, year, files))
-    found = {q for f in files for q in f.questions_matched}
+    found = {q for f in files for q in f.questions_matched}  # in at least one export
     missing = [q.id for q in codebook.questions_in(year)
                if q.id not in found and q.id not in (codebook.headline, codebook.nps)]
     if missing:
@@ -546,7 +546,6 @@ def harmonise(
                         f"{first['row']}): the End Date decides the report year; check the date columns")
 
     # complete = every closed question asked this year (and found in the exports) answered
-    found = {q for f in files for q in f.questions_matched}
     closed = [long.questions[q.id] for q in codebook.questions_in(year) if q.type != "open" and q.id in found]
     respondents["complete"] = answered_q[:, closed].all(axis=1) if closed else False
 
@@ -580,7 +579,7 @@ def harmonise(
 def _other_year_hint(resp_parts: list[pd.DataFrame], period) -> str:
     """When most End Dates of the file are outside the report period, its labels may be
     another year's (a scale changed): say so beside an unknown answer."""
-    when = pd.concat([r["end"].fillna(r["start"]) for r in resp_parts]).dropna() if resp_parts else pd.Series([])
+    when = pd.concat([r["end"].fillna(r["start"]) for r in resp_parts]).dropna()
     if when.empty:
         return ""
     start, end = pd.Timestamp(period[0]), pd.Timestamp(period[1]) + pd.Timedelta(days=1)

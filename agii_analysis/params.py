@@ -283,7 +283,7 @@ def _load_params(path: Path, check_files: bool) -> Params:
         if end < start:
             _fail(path, "period", "ends before it starts")
         period = (start, end)
-    threshold = _int(path, "suppression_threshold", data.get("suppression_threshold", 10), 1)
+    threshold = _int(path, "suppression_threshold", data.get("suppression_threshold", Params.suppression_threshold), 1)
     quotes = _bool(path, "quotes", data.get("quotes", False))
     unknown_labels = data.get("unknown_labels", "error")
     if unknown_labels not in ("error", "missing"):

@@ -45,6 +45,17 @@ def code_hash() -> str:
     return h.hexdigest()[:16]
 
 
+def package_hash() -> str:
+    """Hash of the whole package (code, codebooks, templates): what every output depends on."""
+    h = hashlib.sha256(code_hash().encode())
+    here = Path(__file__).parent
+    for p in sorted(here.rglob("*")):
+        if p.is_file() and p.suffix in (".py", ".j2", ".css", ".json", ".yaml") and "__pycache__" not in p.parts:
+            h.update(p.name.encode())
+            h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def input_hashes(params: Params) -> dict[str, str]:
     return {str(i.file): file_sha256(i.file) for i in params.inputs}
 

@@ -111,7 +111,7 @@ def title_block(res: Results) -> Markdown:
 
 def _answered(figure) -> bool:
     """A key figure that rests on at least one answer (else: not available)."""
-    return figure is not None and bool(figure["n"]) and not pd.isna(figure["n"])
+    return figure is not None and not pd.isna(figure["n"]) and figure["n"] > 0
 
 
 NO_SATISFACTION = ("niet beschikbaar: niemand koos een punt van de schaal bij de algemene tevredenheidsvraag "
@@ -251,20 +251,14 @@ NO_PRIORITY = ("Geen prioriteitenmatrix: geen enkel onderdeel heeft minstens 3 r
                "onderdeel als de algemene tevredenheid op de schaal beoordeelden.")
 
 
-def _placed(res: Results) -> pd.DataFrame:
-    """The aspects the priority matrix can place (an importance and a performance)."""
-    p = res.priority
-    return p.dropna(subset=["importance", "performance"]) if len(p) else p
-
-
 def priority_chart(res: Results) -> Image | Markdown:
-    if _placed(res).empty:
+    if charts.placed_aspects(res.priority).empty:
         return Markdown(NO_PRIORITY)
     return _png(charts.priority_chart(res.priority, title=f"Prioriteitenmatrix {res.year}", source=_source(res)))
 
 
 def priority_text(res: Results) -> Markdown:
-    p = _placed(res)
+    p = charts.placed_aspects(res.priority)
     if p.empty:
         return Markdown("")
     lines = ["Belang = Spearman-correlatie van het onderdeel met de algemene tevredenheid; prestatie = % (heel) tevreden."]

@@ -110,11 +110,8 @@ class Results:
     @property
     def first_measurement(self) -> bool:
         """The survey's first edition (codebook `first_year`): nothing to compare with.
-        Asked of the codebook, so results files written before the field still answer."""
-        try:
-            return load_codebook(self.survey).first_year == self.year
-        except (AgiiError, OSError):  # a survey whose codebook is not here
-            return bool(self.provenance.get("first_measurement"))
+        Asked of the codebook, so results files written before the field answer too."""
+        return load_codebook(self.survey).first_year == self.year
 
     def to_dict(self) -> dict:
         out = {
@@ -498,7 +495,6 @@ def compute(params: Params | str | Path, harmonised: Harmonised | None = None) -
         "latest_end": None if used["end"].dropna().empty else pd.Timestamp(used["end"].max()).date().isoformat(),
         "demo": params.demo,
         "warnings": list(h.warnings) + _unmatched_invited_by(params, used),  # English, as agii validate
-        "first_measurement": codebook.first_year == year,  # no earlier edition (codebook first_year)
     }
     return Results(
         survey=params.survey, year=year, title=codebook.title, short_title=codebook.short_title,
@@ -512,7 +508,6 @@ def compute(params: Params | str | Path, harmonised: Harmonised | None = None) -
 
 def _check_inputs(params: Params, codebook: Codebook, h: Harmonised) -> None:
     """What the params file and the exports contradict each other on: stop with the key."""
-    from .errors import AgiiError
     from .harmonise import key_questions_missing
     from .params import _rel
 

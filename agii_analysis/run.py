@@ -33,7 +33,7 @@ from . import kernels
 from .errors import AgiiError
 from .files import atomic_write_text
 from .params import PARAMS_DIR, REPO_ROOT, check_placement, load_params
-from .prepare import CACHE_ENV, code_hash, file_sha256
+from .prepare import CACHE_ENV, file_sha256, package_hash
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 REPORTS_DIR = REPO_ROOT / "reports"
@@ -78,7 +78,7 @@ def fingerprint(params_file: Path, formats: tuple[str, ...]) -> dict:
         "common": file_sha256(CODEBOOK_DIR / "_common.yaml"),
         "themes": file_sha256(CODEBOOK_DIR / "_themes.yaml") if (CODEBOOK_DIR / "_themes.yaml").exists() else None,
         "template": file_sha256(template_for(params.survey)),
-        "code": _package_hash(),
+        "code": package_hash(),
         "formats": sorted(formats),
     }
     prev = params_file.parent.parent / str(params.year - 1) / params_file.name
@@ -87,16 +87,6 @@ def fingerprint(params_file: Path, formats: tuple[str, ...]) -> dict:
         parts["previous"] = {"params": file_sha256(prev), "inputs": {Path(i.file).name: file_sha256(i.file) for i in pp.inputs}}
     parts["key"] = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:24]
     return parts
-
-
-def _package_hash() -> str:
-    h = hashlib.sha256(code_hash().encode())
-    here = Path(__file__).parent
-    for p in sorted(here.rglob("*")):
-        if p.is_file() and p.suffix in (".py", ".j2", ".css", ".json", ".yaml") and "__pycache__" not in p.parts:
-            h.update(p.name.encode())
-            h.update(p.read_bytes())
-    return h.hexdigest()[:16]
 
 
 _atomic_write = atomic_write_text
@@ -575,7 +565,7 @@ def _overview_sources(year: int, source: Path, surveys: list[str], formats: tupl
     template, the package code, the formats)."""
     result_files = [source / str(year) / s / output_names(s, year)["json"] for s in surveys]
     result_files = [p for p in result_files if p.exists()]
-    key = hashlib.sha256(json.dumps([file_sha256(p) for p in result_files] + [file_sha256(template_for("overzicht")), _package_hash(), sorted(formats)]).encode()).hexdigest()[:24]
+    key = hashlib.sha256(json.dumps([file_sha256(p) for p in result_files] + [file_sha256(template_for("overzicht")), package_hash(), sorted(formats)]).encode()).hexdigest()[:24]
     return result_files, key
 
 
@@ -745,8 +735,8 @@ def _select(args) -> dict[int, list[Path]]:
         try:
             params = load_params(f, check_files=False)
         except AgiiError:
-            params = None  # its build reports what is wrong, and the others go on
-        if params is not None:
+            pass  # its build reports what is wrong, and the others go on
+        else:
             check_placement(f, params)  # else it would be filed under another survey or year
         by_year.setdefault(int(f.parent.name), []).append(f.resolve())
     if not by_year:
