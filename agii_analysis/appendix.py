@@ -19,7 +19,7 @@ from . import __version__
 from .errors import AgiiError
 from .excel import Column, Cover, Note, Table, write_workbook
 from .params import Params
-from .results import SCALE_BREAK_CAVEAT, Results, sort_for_overview
+from .results import NPS_GROUP_VALUES, SCALE_BREAK_CAVEAT, Results, sort_for_overview
 
 __all__ = ["write_appendix", "write_overview", "data_date", "appendix_tables", "overview_tables"]
 
@@ -88,7 +88,8 @@ def _first_measurement(df: pd.DataFrame, r: Results) -> pd.DataFrame:
 
 
 def _suppress(df: pd.DataFrame, columns: list[str], flag: str = "suppressed") -> pd.DataFrame:
-    """Mark the suppressed rows' value cells [c] (Results already emptied them)."""
+    """Mark the suppressed rows' emptied value cells [c] (Results emptied them; a cell a
+    suppressed row still shows, e.g. an aspect's count of answers, stays)."""
     out = df.copy()
     if flag not in out.columns:
         return out
@@ -96,7 +97,7 @@ def _suppress(df: pd.DataFrame, columns: list[str], flag: str = "suppressed") ->
     for c in columns:
         if c in out.columns:
             out[c] = out[c].astype(object)
-            out.loc[hidden, c] = "[c]"
+            out.loc[hidden & out[c].isna().to_numpy(), c] = "[c]"
     return out
 
 
@@ -202,9 +203,9 @@ def _notes(results: Results) -> list[Note]:
         Note("themes", "Antwoorden op de open vraag 'Wat kunnen we volgens u verbeteren?', gecodeerd in thema's "
                        "met een vaste lijst trefwoorden. Eén antwoord kan meerdere thema's hebben, dus de "
                        "aandelen tellen niet op tot 100%. Het aandeel deelt door alle antwoorden op de open vraag."),
-        Note("[c]", f"Afgeschermd: een groep met minder dan {thr} respondenten wordt niet getoond. Als precies één "
-                    "groep te klein is, wordt ook de kleinste andere groep afgeschermd, zodat het totaal de "
-                    "kleine groep niet verraadt."),
+        Note("[c]", f"Afgeschermd: een groep met minder dan {thr} respondenten, of een cijfer op minder dan {thr} "
+                    "antwoorden, wordt niet getoond. Als precies één groep te klein is, wordt ook de kleinste "
+                    "andere groep afgeschermd, zodat het totaal de kleine groep niet verraadt."),
         Note("[b]", "Breuk in de reeks: het verschil staat in zijn kolom, maar is niet rechtstreeks vergelijkbaar. "
                     + SCALE_BREAK_CAVEAT),
         Note("[x]", "Niet beschikbaar: bijvoorbeeld geen aantal aangeschreven voor die groep, geen antwoorden "
@@ -229,7 +230,8 @@ def _ci(prefix="", unit="", notes=("ci",), decimals=1, kind="number"):
 
 
 def _key_figures(r: Results, base_notes: tuple) -> Table:
-    df = r.key_figures.copy()
+    df = _suppress(r.key_figures, ["n", "k", "estimate", "lo", "hi", "se", "rounded",
+                                   "previous_year", "previous", "diff", "diff_rounded", "p_value"])
     if "comparable" in df.columns:
         df["break"] = [_break_flag(v, _first(r)) for v in df["comparable"]]
         df["significant_nl"] = [None if _missing(p) else _yes_no(s) for s, p in zip(df["significant"], df["p_value"])]
@@ -339,7 +341,7 @@ def _exclusions(r: Results) -> Table:
 
 
 def _distributions(r: Results) -> Table:
-    df = r.distributions.copy()
+    df = _suppress(r.distributions, ["count", "share"])
     if not df.empty:
         df["kind_nl"] = [KIND_LABELS.get(k, k) for k in df["kind"]]
         df["item_label"] = [v if isinstance(v, str) and v else "[z]" for v in df["item_label"]]
@@ -358,7 +360,7 @@ def _nps(r: Results) -> Table | None:
     df = r.nps
     if df.empty:
         return None
-    df = df.copy().astype(object)
+    df = _suppress(df, ["count", "share", "lo", "hi"]).astype(object)
     score = (df["component"] == "score").to_numpy()
     for src, dst in (("share", "points"), ("lo", "points_lo"), ("hi", "points_hi")):
         df[dst] = [v if s else "[z]" for v, s in zip(df[src], score)]
@@ -377,6 +379,8 @@ def _aspects(r: Results) -> Table | None:
     df = r.aspects
     if df.empty:
         return None
+    df = _suppress(df, ["n", "k", "pct_satisfied", "lo", "hi", "pct_rounded", "rank", "importance", "n_answered",
+                        "n_no_opinion", "n_not_applicable", "share_not_applicable"])
     cols = [Column("label", "Onderdeel"), Column("rank", "Rangorde", "points"),
             Column("n", "Antwoorden op de schaal", "count"), Column("k", "Aantal (heel) tevreden", "count"),
             Column("pct_satisfied", "% (heel) tevreden", "number", ("pct",), 1), *_ci(),
@@ -425,7 +429,7 @@ def _breakdowns(r: Results) -> Table | None:
     df = r.breakdowns
     if df.empty:
         return None
-    df = _suppress(df, _GROUP_VALUES)
+    df = _suppress(_suppress(df, _GROUP_VALUES), list(NPS_GROUP_VALUES), flag="nps_suppressed")
     cols = [Column("question_label", "Indeling"), Column("group", "Groep"), *_group_columns(),
             Column("question", "Code indeling"), Column("group_code", "Code groep", "general")]
     return Table("Uitsplitsingen", "tabel_uitsplitsingen", f"Tevredenheid en NPS per groep {r.year}",
@@ -437,7 +441,7 @@ def _trend(r: Results) -> Table | None:
     df = r.trend
     if df.empty:
         return None
-    df = _suppress(df, _GROUP_VALUES)
+    df = _suppress(_suppress(df, _GROUP_VALUES), list(NPS_GROUP_VALUES), flag="nps_suppressed")
     df["period_type_nl"] = [PERIOD_LABELS.get(p, p) for p in df["period_type"]]
     cols = [Column("period_type_nl", "Indeling"), Column("period_label", "Periode"), *_group_columns(),
             Column("period", "Nummer periode", "points")]
@@ -449,6 +453,7 @@ def _trend(r: Results) -> Table | None:
 def _themes(r: Results) -> Table:
     df = r.themes
     count = "n" if "n" in df.columns else "count"  # theme_table says n, the empty fallback count
+    df = _suppress(df, [count, "share", "lo", "hi"])
     cols = [Column("label", "Thema"), Column(count, "Aantal antwoorden", "count"),
             Column("share", "Aandeel van de antwoorden", "pct1"), *_ci(kind="pct1", decimals=None),
             Column("theme", "Code thema")]
@@ -555,9 +560,9 @@ def overview_tables(results_list: list[Results]) -> list[Table]:
         no_nps = r.figure("nps") is None
         rows.append({
             "type": h["type"], "who": h["who"], "year": h["year"],
-            "nps": "[z]" if no_nps else h["nps"],
-            "pct_satisfied": h["pct_satisfied"],
-            "diff": "[z]" if _first(r) else h["diff"],
+            "nps": "[z]" if no_nps else "[c]" if h["nps_suppressed"] else h["nps"],
+            "pct_satisfied": "[c]" if h["pct_satisfied_suppressed"] else h["pct_satisfied"],
+            "diff": "[z]" if _first(r) else "[c]" if h["pct_satisfied_suppressed"] else h["diff"],
             "break": _break_flag(h["comparable"], _first(r)),
             "invited": h["invited"], "respondents": h["respondents"], "response_rate": h["response_rate"],
             "survey": h["survey"],
@@ -599,6 +604,8 @@ def _overview_notes(results_list: list[Results]) -> list[Note]:
         Note("[b]", "Breuk in de reeks: het verschil staat in zijn kolom, maar is niet rechtstreeks "
                     "vergelijkbaar. " + SCALE_BREAK_CAVEAT),
         Note("[x]", "Niet beschikbaar: het cijfer van dit jaar of van vorig jaar ontbreekt."),
+        Note("[c]", "Afgeschermd: het cijfer rust op minder antwoorden dan de drempel kleine groepen van de "
+                    "bevraging en wordt niet getoond."),  # shorthand notes appear only where used
         Note("[z]", "Niet van toepassing ('nvt' in de publicatie): de bevraging heeft geen NPS-vraag, of er is "
                     "geen vorige meting om mee te vergelijken (de eerste editie van de bevraging)."),
     ]

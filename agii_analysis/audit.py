@@ -26,7 +26,8 @@ and reports a `Finding` for
    national register number must have a valid check number. Numeric cells (XLSX,
    JSON) are numbers, not text, and are not pattern-checked;
 3. small groups: in every `*_resultaten.json`, a breakdown, trend, response-by-group
-   or subgroup row with `n`/`respondents` below the threshold that is not suppressed,
+   or subgroup row with `n`/`respondents` below the threshold that is not suppressed
+   (and a key figure, aspect or group NPS on fewer answers than the threshold),
    a suppressed row that still shows its figures, and the complementary-disclosure
    rule (exactly one group suppressed in a breakdown while others are shown: the total
    minus the shown groups reveals it); in the Excel appendices, a table whose group
@@ -78,13 +79,19 @@ _IPV4 = re.compile(
 _DATA_URI = re.compile(r"data:[\w.+-]+/[\w.+-]+(?:;[\w=.+-]+)*,[^\"'()\s<>]*", re.IGNORECASE)
 _NOTE = re.compile(r"\s*\[note \d+\]")
 # Group count columns of the appendix tables (header text without the [note n] marks).
-GROUP_COUNT_HEADERS = ("Respondenten", "Aantal antwoorden (noemer)", "Aantal respondenten")
-# Results tables with one row per group: (table, grouping column or None, count column, figure columns)
+GROUP_COUNT_HEADERS = ("Respondenten", "Aantal antwoorden (noemer)", "Aantal respondenten",
+                       "Antwoorden op de schaal", "Antwoorden op de NPS-vraag")
+# Results tables with one row per group or figure: (table, grouping column or None, count
+# column, figure columns, the flag that hides them)
 _GROUP_TABLES = (
-    ("breakdowns", "question", "n", ("n_satisfaction", "pct_satisfied", "pct_rounded", "nps", "nps_rounded")),
-    ("trend", "period_type", "n", ("n_satisfaction", "pct_satisfied", "pct_rounded", "nps", "nps_rounded")),
-    ("response_by", "dimension", "respondents", ("complete", "partial", "response_rate")),
-    ("subgroups", None, "n", ("k", "estimate", "rounded")),
+    ("breakdowns", "question", "n", ("n_satisfaction", "pct_satisfied", "pct_rounded", "nps", "nps_rounded"), "suppressed"),
+    ("trend", "period_type", "n", ("n_satisfaction", "pct_satisfied", "pct_rounded", "nps", "nps_rounded"), "suppressed"),
+    ("breakdowns", "question", "n_nps", ("nps", "nps_lo", "nps_hi", "nps_rounded"), "nps_suppressed"),
+    ("trend", "period_type", "n_nps", ("nps", "nps_lo", "nps_hi", "nps_rounded"), "nps_suppressed"),
+    ("response_by", "dimension", "respondents", ("complete", "partial", "response_rate"), "suppressed"),
+    ("subgroups", None, "n", ("k", "estimate", "rounded"), "suppressed"),
+    ("key_figures", None, "n", ("k", "estimate", "lo", "hi", "rounded"), "suppressed"),
+    ("aspects", None, "n", ("k", "pct_satisfied", "lo", "hi", "pct_rounded"), "suppressed"),
 )
 _IMAGE_MIME = re.compile(r"image/(?!svg)|application/pdf|application/octet-stream|font/", re.IGNORECASE)
 
@@ -460,7 +467,7 @@ def _results_threshold(data: dict, threshold: int) -> int:
 def small_groups_json(data: dict, threshold: int) -> Iterator[tuple[str, str, str]]:
     """(where, kind, detail) for small groups shown in a results dict."""
     threshold = _results_threshold(data, threshold)
-    for table, by, count, figures in _GROUP_TABLES:
+    for table, by, count, figures, flag in _GROUP_TABLES:
         rows = data.get(table) or []
         if not isinstance(rows, list):
             continue
@@ -471,7 +478,7 @@ def small_groups_json(data: dict, threshold: int) -> Iterator[tuple[str, str, st
             where = f"$.{table}[{i}]"
             label = " / ".join(str(row[k]) for k in (by, "group", "period_label", "label") if k and row.get(k) is not None)
             n = _number(row.get(count))
-            hidden = bool(row.get("suppressed"))
+            hidden = bool(row.get(flag))
             if not hidden and n is not None and 0 < n < threshold:
                 yield where, "small-group", (f"group {label!r} shown with {count} = {n:g} "
                                              f"(below the threshold {threshold}) and not suppressed")
@@ -484,8 +491,8 @@ def small_groups_json(data: dict, threshold: int) -> Iterator[tuple[str, str, st
             if by is not None:
                 sets.setdefault(row.get(by), []).append((i, row))
         for key, members in sets.items():
-            hidden = [i for i, r in members if r.get("suppressed")]
-            shown = [i for i, r in members if not r.get("suppressed") and (_number(r.get(count)) or 0) > 0]
+            hidden = [i for i, r in members if r.get(flag)]
+            shown = [i for i, r in members if not r.get(flag) and (_number(r.get(count)) or 0) > 0]
             if len(hidden) == 1 and shown:
                 yield (f"$.{table}[{hidden[0]}]", "complementary-disclosure",
                        f"only one group suppressed in {table} {key!r} while {len(shown)} other(s) are shown: "

@@ -663,6 +663,11 @@ _MEASURES = {
 }
 
 
+def _suppressed_column(df: pd.DataFrame, measure: str) -> str:
+    """The flag of the measure: a group's NPS can be hidden on its own (few NPS answers)."""
+    return "nps_suppressed" if measure == "nps" and "nps_suppressed" in df.columns else "suppressed"
+
+
 def _suppression_note(threshold) -> str:
     why = f"minder dan {threshold} respondenten" if threshold else "te weinig respondenten"
     return (f"{SUPPRESSED_LABEL} = niet getoond om de anonimiteit te beschermen ({why}, "
@@ -686,7 +691,7 @@ def breakdown_chart(breakdowns: pd.DataFrame, question: str, title: str, source:
     if sel.empty:
         raise AgiiError(f"no breakdown rows for question {question!r}",
                         expected="a question present in Results.breakdowns")
-    hidden = [_flag(v) for v in sel["suppressed"]]
+    hidden = [_flag(v) for v in sel[_suppressed_column(sel, measure)]]
     is_nps = measure == "nps"
     notes = [INTERVAL_NOTE, "n = antwoorden " + ("op de NPS-vraag." if is_nps else "op de schaal.")]
     if any(hidden):
@@ -765,6 +770,7 @@ def trend_chart(trend: pd.DataFrame, period_type: str, title: str, source: str,
     col, lo_c, hi_c, rnd_c, n_c, axis_label = _MEASURES[measure]
     _columns(trend, ["period_type", "period", "suppressed", col, lo_c, hi_c], "trend")
     sel = trend[trend["period_type"] == period_type]
+    flag = _suppressed_column(sel, measure)
     if sel.empty:
         raise AgiiError(f"no trend rows for {period_type!r}", expected="a continuous survey (Results.trend)")
     codes, default_labels, x_label, every, empty = _PERIODS[period_type]
@@ -773,7 +779,7 @@ def trend_chart(trend: pd.DataFrame, period_type: str, title: str, source: str,
     ys, los, his, ticks, hidden, absent = [], [], [], [], [], []
     for code, dlabel in zip(codes, default_labels):
         r = by.get(code)
-        sup = r is not None and _flag(r["suppressed"])
+        sup = r is not None and _flag(r[flag])
         ok = r is not None and not sup and not _missing(r[col])
         ys.append(float(r[col]) if ok else math.nan)
         los.append(float(r[lo_c]) if ok and not _missing(r[lo_c]) else math.nan)

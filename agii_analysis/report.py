@@ -119,14 +119,30 @@ NO_SATISFACTION = ("niet beschikbaar: niemand koos een punt van de schaal bij de
 NO_NPS = "niet beschikbaar: niemand beantwoordde de aanbevelingsvraag (n = 0)"
 
 
+def too_few(res: Results, what: str) -> str:
+    """Why a figure is not shown: its base is below the suppression threshold."""
+    return f"niet getoond: minder dan {res.threshold} {what} [c]"
+
+
+def _flagged(df: pd.DataFrame) -> pd.Series:
+    """The rows of a Results table flagged `suppressed` (none in files without the flag)."""
+    if "suppressed" not in df.columns:
+        return pd.Series(False, index=df.index)
+    return df["suppressed"].fillna(False).astype(bool)
+
+
 def summary(res: Results) -> Markdown:
     sat, nps = res.figure("pct_satisfied"), res.figure("nps")
-    if _answered(sat):
+    if res.suppressed("pct_satisfied"):
+        out = [f"- % (heel) tevreden: {too_few(res, 'antwoorden op de schaal')}."]
+    elif _answered(sat):
         out = [f"- **{pct(sat['rounded'])} (heel) tevreden** (95 %-betrouwbaarheidsinterval {pct(sat['lo'], 1)} – "
                f"{pct(sat['hi'], 1)}; n = {num(sat['n'])})."]
     else:
         out = [f"- % (heel) tevreden: {NO_SATISFACTION}."]
-    if nps is not None and not _answered(nps):
+    if res.suppressed("nps"):
+        out.append(f"- Net Promoter Score: {too_few(res, 'antwoorden op de aanbevelingsvraag')}.")
+    elif nps is not None and not _answered(nps):
         out.append(f"- Net Promoter Score: {NO_NPS}.")
     elif nps is not None:
         out.append(f"- **Net Promoter Score {signed(nps['rounded'])}** (interval {dec(nps['lo'])} tot {dec(nps['hi'])}; "
@@ -134,15 +150,20 @@ def summary(res: Results) -> Markdown:
     else:
         out.append("- Net Promoter Score: niet bevraagd in deze bevraging (nvt).")
     ch = res.change[res.change["indicator"] == "pct_satisfied"] if len(res.change) else res.change
-    if len(ch):
+    if res.suppressed("pct_satisfied"):
+        out.append("- Geen vergelijking met vorig jaar: het cijfer van dit jaar wordt niet getoond [c].")
+    elif len(ch):
         c = ch.iloc[0]
         sig = ("statistisch significant" if c["significant"] else "niet statistisch significant") if c.get("from_raw") else "niet getoetst (vorig cijfer enkel gepubliceerd)"
         out.append(f"- Verschil met {int(c['previous_year'])}: **{signed(c['diff_rounded'])} procentpunt** "
                    f"(van {pct(c['previous_rounded'])} naar {pct(sat['rounded'])}; {sig}).")
         if not c["comparable"]:
             out.append(f"- **Breuk in de reeks [b].** {res.notes[0] if res.notes else SCALE_BREAK_CAVEAT}")
+    elif res.first_measurement:
+        out.append("- Geen vergelijking met een vorig jaar: dit is de eerste meting (nvt).")
     else:
-        out.append("- Geen vergelijking met een vorig jaar beschikbaar (eerste meting of geen gegevens).")
+        out.append("- Geen vergelijking met een vorig jaar beschikbaar (geen cijfer van vorig jaar in de gegevens, "
+                   "of te weinig antwoorden vorig jaar).")
     for _, s in res.subgroups.iterrows():
         if s.get("suppressed"):
             out.append(f"- {s['label']}: niet getoond, te weinig respondenten [c].")
@@ -196,6 +217,8 @@ def satisfaction_text(res: Results) -> Markdown:
     parts = [f"{r['label']}: {pct(100 * r['share'])}" for _, r in scale.iterrows()]
     other = rows[rows["kind"].isin(["no_opinion", "missing"])]
     extra = "; ".join(f"{r['label'].lower()}: {num(r['count'])}" for _, r in other.iterrows())
+    if res.suppressed("pct_satisfied"):
+        return Markdown(f"% (heel) tevreden: {too_few(res, 'antwoorden op de schaal')}. Buiten de noemer: {extra}.")
     if not _answered(res.figure("pct_satisfied")):
         return Markdown(f"% (heel) tevreden: {NO_SATISFACTION}. Buiten de noemer: {extra}.")
     return Markdown(f"Verdeling over de schaal ({res.scale}, n = {num(res.figure('pct_satisfied')['n'])}): " + "; ".join(parts)
@@ -205,6 +228,8 @@ def satisfaction_text(res: Results) -> Markdown:
 def nps_section(res: Results):
     if res.nps.empty:
         return Markdown("Deze bevraging stelt geen aanbevelingsvraag: de Net Promoter Score is niet van toepassing (nvt).")
+    if res.suppressed("nps"):
+        return Markdown(f"Net Promoter Score: {too_few(res, 'antwoorden op de aanbevelingsvraag')}.")
     if not _answered(res.figure("nps")):
         return Markdown(f"Net Promoter Score: {NO_NPS}.")
     t = res.nps.set_index("component")
@@ -223,32 +248,38 @@ def nps_chart(res: Results):
 
 
 def _rated_aspects(res: Results) -> pd.DataFrame:
+    """The aspects with a figure: rated on the scale, by at least the threshold."""
     a = res.aspects
-    return a[a["n"].fillna(0) > 0] if len(a) else a
+    return a[(a["n"].fillna(0) > 0) & ~_flagged(a)] if len(a) else a
 
 
 def aspects_chart(res: Results) -> Image | Markdown:
-    if _rated_aspects(res).empty:
+    shown = _rated_aspects(res)
+    if shown.empty:
         return Markdown("")  # the text says why
-    return _png(charts.aspects_chart(res.aspects, title=f"Tevredenheid per onderdeel {res.year}", source=_source(res)))
+    return _png(charts.aspects_chart(shown, title=f"Tevredenheid per onderdeel {res.year}", source=_source(res)))
 
 
 def aspects_text(res: Results) -> Markdown:
     a = _rated_aspects(res).sort_values("rank")
+    hidden = res.aspects[_flagged(res.aspects)] if len(res.aspects) else res.aspects
+    small = (f" Niet getoond (minder dan {res.threshold} antwoorden op de schaal) [c]: "
+             + ", ".join(hidden["label"]) + ".") if len(hidden) else ""
     if a.empty:
         return Markdown("Geen beoordelingen van de onderdelen op de schaal in de gegevens: deze cijfers zijn "
-                        "niet beschikbaar.")
+                        "niet beschikbaar." + small)
     best = ", ".join(f"{r['label']} ({pct(r['pct_rounded'])})" for _, r in a.head(3).iterrows())
     worst = a.iloc[-1]
     text = f"Best beoordeeld: {best}. Laagst: {worst['label']} ({pct(worst['pct_rounded'])})."
     na = a[a["share_not_applicable"] > 0]
     if len(na):
         text += " Niet van toepassing: " + "; ".join(f"{r['label']} {pct(100 * r['share_not_applicable'])}" for _, r in na.iterrows()) + "."
-    return Markdown(text)
+    return Markdown(text + small)
 
 
-NO_PRIORITY = ("Geen prioriteitenmatrix: geen enkel onderdeel heeft minstens 3 respondenten die zowel het "
-               "onderdeel als de algemene tevredenheid op de schaal beoordeelden.")
+NO_PRIORITY = ("Geen prioriteitenmatrix: geen enkel onderdeel heeft genoeg respondenten die zowel het "
+               "onderdeel als de algemene tevredenheid op de schaal beoordeelden (minstens 3, en niet minder "
+               "dan de drempel kleine groepen).")
 
 
 def priority_chart(res: Results) -> Image | Markdown:
@@ -296,7 +327,8 @@ def breakdown_table(res: Results, question: str):
         "Interval": ["[c]" if s else f"{pct(lo, 1)} – {pct(hi, 1)}" for lo, hi, s in zip(b["lo"], b["hi"], b["suppressed"])],
     })
     if "nps_rounded" in b:
-        out["NPS"] = ["[c]" if s else signed(v) if not pd.isna(v) else "–" for v, s in zip(b["nps_rounded"], b["suppressed"])]
+        hidden = b["nps_suppressed"] if "nps_suppressed" in b else b["suppressed"]
+        out["NPS"] = ["[c]" if s else signed(v) if not pd.isna(v) else "–" for v, s in zip(b["nps_rounded"], hidden)]
     return _table(out)
 
 
@@ -321,7 +353,15 @@ def trend_text(res: Results) -> Markdown:
     return Markdown(f"Per kwartaal: {parts}.{tail}")
 
 
+def _themes_hidden(res: Results) -> str | None:
+    if len(res.themes) and _flagged(res.themes).any():
+        return f"Verbeterpunten: {too_few(res, 'antwoorden op de open vraag')}."
+    return None
+
+
 def themes_chart(res: Results):
+    if _themes_hidden(res):
+        return Markdown("")  # the text says why
     t = res.themes[res.themes["theme"] != "ongecodeerd"] if len(res.themes) else res.themes
     if t.empty:
         return Markdown("Geen open antwoorden.")
@@ -330,6 +370,8 @@ def themes_chart(res: Results):
 
 def themes_text(res: Results) -> Markdown:
     t = res.themes
+    if _themes_hidden(res):
+        return Markdown(_themes_hidden(res))
     if t.empty:
         return Markdown("Geen open antwoorden op de vraag 'Wat kunnen we volgens u verbeteren?'.")
     coded = t[t["theme"] != "ongecodeerd"]
@@ -344,6 +386,8 @@ def themes_text(res: Results) -> Markdown:
 
 
 def quotes(res: Results) -> Markdown:
+    if _themes_hidden(res):
+        return Markdown("Geen citaten: te weinig antwoorden op de open vraag [c].")
     if res.quotes.empty:
         return Markdown("Citaten staan uit (parameter `show_quotes`).")
     return Markdown("\n".join(f"> {q['quote']}\n" for _, q in res.quotes.iterrows()))
@@ -378,13 +422,17 @@ def overview_table(results: list[Results]) -> HTML:
     rows = []
     for r in results:
         h = r.headline()
-        if h["diff"] is None:  # the publication's nvt: a first edition; otherwise the figure is missing
+        hidden_sat = h.get("pct_satisfied_suppressed")
+        if hidden_sat:
+            diff = "[c]"
+        elif h["diff"] is None:  # the publication's nvt: a first edition; otherwise the figure is missing
             diff = "nvt" if h["first_measurement"] else "–"
         else:
             diff = signed(h["diff"]) + (" [b]" if h["comparable"] is False else "")
         rows.append({"Type bevraging": h["type"], "Wie": h["who"], "Jaar": h["year"],
-                     "Net Promotor Score": "nvt" if h["nps"] is None else signed(h["nps"]).replace("+", ""),
-                     "% (heel) tevreden": h["pct_satisfied"], "Verschil t.o.v. jaar x−1": diff})
+                     "Net Promotor Score": ("[c]" if h.get("nps_suppressed") else "nvt" if h["nps"] is None
+                                            else signed(h["nps"]).replace("+", "")),
+                     "% (heel) tevreden": "[c]" if hidden_sat else h["pct_satisfied"], "Verschil t.o.v. jaar x−1": diff})
     return _table(pd.DataFrame(rows))
 
 

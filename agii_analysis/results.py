@@ -87,6 +87,10 @@ class Results:
         hit = kf[kf["indicator"] == indicator]
         return None if hit.empty else hit.iloc[0]
 
+    def suppressed(self, indicator: str) -> bool:
+        """The key figure is suppressed (too few answers), not merely missing."""
+        return is_suppressed(self.figure(indicator))
+
     def headline(self) -> dict:
         """The overview row (the published table's columns), as whole numbers or None."""
         sat, nps = self.figure("pct_satisfied"), self.figure("nps")
@@ -97,7 +101,9 @@ class Results:
             "who": self.client_group,
             "year": self.year,
             "nps": None if nps is None else _int_or_none(nps["rounded"]),
+            "nps_suppressed": is_suppressed(nps),
             "pct_satisfied": None if sat is None else _int_or_none(sat["rounded"]),
+            "pct_satisfied_suppressed": is_suppressed(sat),
             "diff": None if sat is None else _int_or_none(sat["diff_rounded"]),
             "comparable": None if sat is None or pd.isna(sat["previous"]) else bool(sat["comparable"]),
             "previous_year": None if sat is None or pd.isna(sat["previous"]) else int(sat["previous_year"]),
@@ -154,6 +160,14 @@ def sort_for_overview(results: list["Results"]) -> list["Results"]:
     """Published-table order; survey types it does not know follow, by name."""
     rank = {s: i for i, s in enumerate(OVERVIEW_ORDER)}
     return sorted(results, key=lambda r: (rank.get(r.survey, len(rank)), r.survey))
+
+
+def is_suppressed(row) -> bool:
+    """A table row flagged `suppressed` (results files without the flag: not)."""
+    if row is None:
+        return False
+    flag = row.get("suppressed", False)
+    return bool(flag) and not pd.isna(flag)
 
 
 def _int_or_none(v):
@@ -244,6 +258,7 @@ class _Previous:
     nps_published: float | None
     scale: str
     source: str
+    threshold: int = 0  # the previous year's own (raw figures only)
 
 
 def _previous(params: Params, codebook: Codebook) -> _Previous | None:
@@ -255,7 +270,7 @@ def _previous(params: Params, codebook: Codebook) -> _Previous | None:
         sat = satisfaction(head, codebook, pp.year, _fpc_N(pp.invited, len(h.used)))
         nps = nps_of(wide(h, codebook.nps), codebook, _fpc_N(pp.invited, len(h.used))) if codebook.nps else None
         return _Previous(pp.year, sat, nps, None, None, codebook.scale_name(pp.year),
-                         f"berekend uit de ruwe gegevens van {pp.year} ({prev_path.name})")
+                         f"berekend uit de ruwe gegevens van {pp.year} ({prev_path.name})", pp.suppression_threshold)
     if params.previous is not None:
         p = params.previous
         scale = p.scale or _safe_scale(codebook, p.year)
@@ -279,6 +294,8 @@ def _change_row(indicator, label, cur, prev_est, prev_published, prev: _Previous
     else:
         current = cur.score
         cur_r = stats.nps_points(cur) if cur.n else np.nan
+    if prev_est is not None and _small(prev_est.n, prev.threshold):
+        return None  # last year's figure was not shown either (too few answers)
     if prev_est is not None:
         ch = stats.change_proportion(cur, prev_est, comparable) if kind == "prop" else stats.change_nps(cur, prev_est, comparable)
         previous = 100 * prev_est.p if kind == "prop" else prev_est.score
@@ -297,6 +314,24 @@ def _change_row(indicator, label, cur, prev_est, prev_published, prev: _Previous
 
 
 # ------------------------------------------------------------------ suppression
+
+FIGURE_VALUES = ("n", "k", "estimate", "lo", "hi", "se", "rounded")
+NPS_GROUP_VALUES = ("n_nps", "nps", "nps_lo", "nps_hi", "nps_rounded")
+
+
+def _small(n, threshold: int) -> bool:
+    """A figure resting on some answers, but fewer than the threshold: not shown.
+    (No answers at all is 'not available', not suppressed.)"""
+    return not pd.isna(n) and 0 < n < threshold
+
+
+def _hide_if_small(row: dict, n, threshold: int, values) -> dict:
+    """Flag a figure's row `suppressed` and empty its `values` when its base `n` is small."""
+    row["suppressed"] = _small(n, threshold)
+    if row["suppressed"]:
+        row.update(dict.fromkeys(values, np.nan))
+    return row
+
 
 def suppress(n: pd.Series, threshold: int, base: pd.Series | None = None) -> pd.Series:
     """Which groups to hide: n (or the figure's own base) below the threshold, plus a complementary one.
@@ -337,7 +372,10 @@ def _group_figures(groups: pd.Series, head: pd.Series, npsc: pd.Series | None, c
         return df
     hidden = suppress(df["n"], threshold, base=df["n_satisfaction"])
     df["suppressed"] = hidden.to_numpy()
-    value_cols = [c for c in df.columns if c not in ("group_code", "group", "suppressed")]
+    if "n_nps" in df.columns:  # the NPS rests on its own answers: hidden (and its complement) on its own
+        df["nps_suppressed"] = (hidden | suppress(df["n_nps"], threshold)).to_numpy()
+        df.loc[df["nps_suppressed"], list(NPS_GROUP_VALUES)] = np.nan
+    value_cols = [c for c in df.columns if c not in ("group_code", "group", "suppressed", "nps_suppressed")]
     df.loc[df["suppressed"], value_cols] = np.nan
     return df[df["n"].fillna(1) > 0].reset_index(drop=True)
 
@@ -370,6 +408,8 @@ def compute(params: Params | str | Path, harmonised: Harmonised | None = None) -
                               stats.proportion(nps_est.detractors, nps_est.n, N), "prop"))
         kf.append(_figure_row("pct_promoters", "% promotors (9-10)",
                               stats.proportion(nps_est.promoters, nps_est.n, N), "prop"))
+    for row in kf:  # the whole survey's figures, on fewer answers than the threshold
+        _hide_if_small(row, row["n"], threshold, FIGURE_VALUES)
     subgroup_rows = []
     for name, spec in codebook.subgroups.items():
         g = wide(h, spec["question"])
@@ -379,20 +419,20 @@ def compute(params: Params | str | Path, harmonised: Harmonised | None = None) -
         row = _figure_row(f"pct_satisfied_{name}", f"% (heel) tevreden: {spec['label']}", est, "prop")
         row.update(subgroup=name, suppressed=hidden)
         if hidden:
-            row.update(n=np.nan, estimate=np.nan, lo=np.nan, hi=np.nan, se=np.nan, rounded=np.nan, k=np.nan)
+            row.update(dict.fromkeys(FIGURE_VALUES, np.nan))
         subgroup_rows.append(row)
-    key_figures = pd.DataFrame(kf + [{k: v for k, v in r.items() if k not in ("subgroup", "suppressed")} for r in subgroup_rows if not r["suppressed"]])
+    key_figures = pd.DataFrame(kf + [{k: v for k, v in r.items() if k != "subgroup"} for r in subgroup_rows if not r["suppressed"]])
     subgroups = pd.DataFrame(subgroup_rows, columns=["indicator", "label", "unit", "n", "k", "estimate", "lo", "hi", "se", "rounded", "subgroup", "suppressed"])
 
     # change on last year
     prev = _previous(params, codebook)
     change_rows = []
-    if prev is not None:
+    if prev is not None and not _small(sat.n, threshold):
         comparable = prev.scale == codebook.scale_name(year)
         r = _change_row("pct_satisfied", "% (heel) tevreden", sat, prev.sat, prev.pct_published, prev, comparable, "prop")
         if r:
             change_rows.append(r)
-        if nps_est is not None:
+        if nps_est is not None and not _small(nps_est.n, threshold):
             r = _change_row("nps", "Net Promoter Score", nps_est, prev.nps, prev.nps_published, prev, True, "nps")
             if r:
                 change_rows.append(r)
@@ -450,7 +490,7 @@ def compute(params: Params | str | Path, harmonised: Harmonised | None = None) -
     )
 
     # distributions of every closed question
-    distributions = _distributions(h, codebook, year, n_used)
+    distributions = _distributions(h, codebook, year, n_used, threshold)
 
     # NPS components
     nps_table = pd.DataFrame(columns=["component", "label", "count", "share", "lo", "hi"])
@@ -463,6 +503,8 @@ def compute(params: Params | str | Path, harmonised: Harmonised | None = None) -
             rows.append({"component": comp, "label": label, "count": k, "share": e.p, "lo": e.lo, "hi": e.hi})
         rows.append({"component": "score", "label": "NPS", "count": nps_est.n, "share": nps_est.score,
                      "lo": nps_est.lo, "hi": nps_est.hi})
+        for row in rows:
+            _hide_if_small(row, nps_est.n, threshold, ("count", "share", "lo", "hi"))
         nps_table = pd.DataFrame(rows)
 
     # breakdowns
@@ -482,9 +524,9 @@ def compute(params: Params | str | Path, harmonised: Harmonised | None = None) -
         bd_parts.append(df)
     breakdowns = pd.concat(bd_parts, ignore_index=True) if bd_parts else pd.DataFrame()
 
-    aspects, priority = _aspects(h, codebook, year, head, N)
+    aspects, priority = _aspects(h, codebook, year, head, N, threshold)
     trend = _trend(h, head, npsc, codebook, year, threshold) if codebook.cadence == "continuous" else pd.DataFrame()
-    themes, quotes = _themes(h, params)
+    themes, quotes = _themes(h, params, threshold)
 
     provenance = {
         "inputs": [{"file": Path(i.file).name, "sha256": file_sha256(i.file)} for i in params.inputs],
@@ -552,8 +594,10 @@ def _unmatched_invited_by(params: Params, used: pd.DataFrame) -> list[str]:
             "it is left out of the response by group" for key in params.invited_by if key not in present]
 
 
-def _distributions(h: Harmonised, codebook: Codebook, year: int, n_used: int) -> pd.DataFrame:
-    """Counts and shares per answer of every closed question (and matrix item)."""
+def _distributions(h: Harmonised, codebook: Codebook, year: int, n_used: int, threshold: int) -> pd.DataFrame:
+    """Counts and shares per answer of every closed question (and matrix item); the
+    answers of a question (item) with fewer answers than the threshold are not shown,
+    only how many did not answer it."""
     rows = []
     r = h.responses
     for q in codebook.questions_in(year):
@@ -567,7 +611,7 @@ def _distributions(h: Harmonised, codebook: Codebook, year: int, n_used: int) ->
                 answered = sel["respondent_id"].nunique()
                 for o in q.options:
                     k = int((sel["item"] == str(o.code)).sum())
-                    rows.append(_dist_row(q, item, o.code, o.nl, "choice", k, answered, n_used))
+                    rows.append(_dist_row(q, item, o.code, o.nl, "choice", k, answered, threshold))
                 continue
             if q.type == "nps":
                 options = [(s, str(s), "score") for s in range(codebook.nps_bands["min"], codebook.nps_bands["max"] + 1)]
@@ -581,21 +625,28 @@ def _distributions(h: Harmonised, codebook: Codebook, year: int, n_used: int) ->
             for code, label, kind in options:
                 k = int(counts.get(float(code), 0))
                 denom = base if kind in ("scale", "choice", "score") else n_used
-                rows.append(_dist_row(q, item, code, label, kind, k, denom, n_used))
+                rows.append(_dist_row(q, item, code, label, kind, k, denom, threshold))
             missing = n_used - len(codes)
-            rows.append(_dist_row(q, item, None, "Niet beantwoord", "missing", missing, n_used, n_used))
+            rows.append(_dist_row(q, item, None, "Niet beantwoord", "missing", missing, n_used, 0))
     return pd.DataFrame(rows)
 
 
-def _dist_row(q, item, code, label, kind, k, denom, n_used):
-    return {"question": q.id, "question_label": q.label, "item": item,
-            "item_label": q.item_label(item) if item and q.type == "matrix" else "",
-            "code": code, "label": label, "kind": kind, "count": k,
-            "share": (k / denom) if denom else np.nan,
-            "base": "antwoorden op de schaal" if kind in ("scale", "choice", "score") else "alle respondenten"}
+def _dist_row(q, item, code, label, kind, k, denom, threshold):
+    row = {"question": q.id, "question_label": q.label, "item": item,
+           "item_label": q.item_label(item) if item and q.type == "matrix" else "",
+           "code": code, "label": label, "kind": kind, "count": k,
+           "share": (k / denom) if denom else np.nan,
+           "base": "antwoorden op de schaal" if kind in ("scale", "choice", "score") else "alle respondenten"}
+    return _hide_if_small(row, denom, threshold, ("count", "share"))
 
 
-def _aspects(h, codebook, year, head, N):
+ASPECT_VALUES = ("n", "k", "pct_satisfied", "lo", "hi", "pct_rounded", "importance")
+ASPECT_ANSWERED = ("n_answered", "n_no_opinion", "n_not_applicable", "share_not_applicable")
+
+
+def _aspects(h, codebook, year, head, N, threshold):
+    """Per matrix item: % (heel) tevreden and importance, each hidden when its base is
+    below the threshold (and the counts of answers, when those are)."""
     rows, prio = [], []
     scale = codebook.scale(year)
     nat = codebook.special[NOT_APPLICABLE].code
@@ -609,20 +660,26 @@ def _aspects(h, codebook, year, head, N):
             answered = len(codes)
             on_scale = codes[codes.isin(scale.codes)]
             joined = pd.concat([on_scale.rename("a"), head[head.isin(scale.codes)].rename("t")], axis=1, join="inner")
-            rho = stats.spearman(joined["a"], joined["t"])
-            rows.append({"question": q.id, "item": item, "label": q.item_label(item), "n": est.n, "k": est.k,
-                         "pct_satisfied": 100 * est.p, "lo": 100 * est.lo, "hi": 100 * est.hi,
-                         "pct_rounded": np.nan if est.n == 0 else stats.percent(est.p),
-                         "n_answered": answered, "n_no_opinion": int((codes == nop).sum()),
-                         "n_not_applicable": int((codes == nat).sum()),
-                         "share_not_applicable": (codes == nat).mean() if answered else np.nan,
-                         "importance": rho, "n_pairs": len(joined)})
+            rho = stats.spearman(joined["a"], joined["t"]) if not _small(len(joined), threshold) else np.nan
+            row = {"question": q.id, "item": item, "label": q.item_label(item), "n": est.n, "k": est.k,
+                   "pct_satisfied": 100 * est.p, "lo": 100 * est.lo, "hi": 100 * est.hi,
+                   "pct_rounded": np.nan if est.n == 0 else stats.percent(est.p),
+                   "n_answered": answered, "n_no_opinion": int((codes == nop).sum()),
+                   "n_not_applicable": int((codes == nat).sum()),
+                   "share_not_applicable": (codes == nat).mean() if answered else np.nan,
+                   "importance": rho, "n_pairs": len(joined)}
+            _hide_if_small(row, est.n, threshold, ASPECT_VALUES)
+            if _small(answered, threshold):
+                row.update(dict.fromkeys(ASPECT_ANSWERED, np.nan))
+            rows.append(row)
     aspects = pd.DataFrame(rows)
     if aspects.empty:
         return aspects, pd.DataFrame()
-    aspects = aspects.sort_values(["question", "pct_satisfied"], ascending=[True, False], kind="stable")
-    aspects["rank"] = aspects.groupby("question").cumcount() + 1
-    aspects = aspects.reset_index(drop=True)
+    aspects = aspects.sort_values(["question", "pct_satisfied"], ascending=[True, False], kind="stable",
+                                  na_position="last").reset_index(drop=True)
+    shown = aspects["pct_satisfied"].notna()  # ranked: the aspects with a figure
+    aspects["rank"] = np.nan
+    aspects.loc[shown, "rank"] = aspects[shown].groupby("question").cumcount() + 1
     prio = aspects[["question", "item", "label", "importance", "pct_satisfied", "n_pairs"]].rename(
         columns={"pct_satisfied": "performance"}).copy()
     valid = prio.dropna(subset=["importance", "performance"])
@@ -653,7 +710,7 @@ def _trend(h, head, npsc, codebook, year, threshold):
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
-def _themes(h, params: Params):
+def _themes(h, params: Params, threshold: int):
     from .themes import code_answers, load_themes, select_quotes, theme_table
 
     r = h.responses
@@ -666,6 +723,10 @@ def _themes(h, params: Params):
     coded = code_answers(texts, langs, book, survey=params.survey)
     table = theme_table(coded, len(texts), None, book)
     quotes = pd.DataFrame(columns=["theme", "quote"])
+    table["suppressed"] = _small(len(texts), threshold)  # fewer open answers than the threshold
+    if table["suppressed"].any():
+        table[["n", "share", "lo", "hi"]] = np.nan
+        return table, quotes  # nor quotes: they come from that small group
     if params.quotes and params.max_quotes:
         picks = []
         for theme in table["theme"]:

@@ -207,6 +207,30 @@ def test_unsuppressed_small_group_in_results_json(survey_copy):
     assert proc.returncode == 1 and f"$.breakdowns[{i}]" in proc.stdout and "below the threshold" in proc.stdout
 
 
+@pytest.mark.parametrize("table, change", [
+    ("key_figures", {"n": 3, "k": 2, "estimate": 66.7, "rounded": 67}),  # the whole survey's NPS on 3 answers
+    ("aspects", {"n": 4, "k": 3, "pct_satisfied": 75.0, "pct_rounded": 75}),
+])
+def test_a_figure_on_few_answers_in_results_json(survey_copy, table, change):
+    path, data = _results(survey_copy)
+    i = len(data[table]) - 1
+    data[table][i].update(suppressed=False, **change)
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    findings = [f for f in audit([survey_copy]) if f.kind != "personal-data"]
+    assert [(f.kind, f.where) for f in findings] == [("small-group", f"$.{table}[{i}]")], "\n".join(map(str, findings))
+
+
+def test_a_groups_nps_on_few_answers_in_results_json(survey_copy):
+    path, data = _results(survey_copy)
+    rows = data["breakdowns"]
+    i = next(i for i, r in enumerate(rows) if not r["suppressed"])
+    rows[i].update(n_nps=6, nps=33.3, nps_rounded=33)  # its % (heel) tevreden may show; its NPS may not
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    findings = audit([survey_copy])
+    assert [(f.kind, f.where) for f in findings] == [("small-group", f"$.breakdowns[{i}]")], "\n".join(map(str, findings))
+    assert "n_nps = 6" in findings[0].detail
+
+
 def test_complementary_disclosure_in_results_json(survey_copy):
     """Exactly one hidden group next to shown ones: the total gives it away."""
     path, data = _results(survey_copy)

@@ -1,0 +1,236 @@
+"""A figure resting on fewer answers than the suppression threshold is not shown.
+
+The whole survey is a group too: when only a few of its respondents answered a
+question (the NPS, the headline, one aspect, the open question), the figure would show
+those few people's answers. Results empties it and flags it `suppressed`; the report
+says why ([c]), the workbooks write [c], and the rest of the report still shows.
+Each case takes the demo's 2022 data and keeps the answers of FEW respondents only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import nbformat
+import numpy as np
+import openpyxl
+import pytest
+
+from agii_analysis import charts, report
+from agii_analysis.appendix import write_appendix, write_overview
+from agii_analysis.codebook import load_codebook
+from agii_analysis.params import PARAMS_DIR, load_params
+from agii_analysis.prepare import prepare
+from agii_analysis.results import _change_row, _Previous, compute
+from agii_analysis import stats
+
+pytestmark = pytest.mark.skipif(not (PARAMS_DIR / "2022" / "vorming.yaml").exists(),
+                                reason="demo parameters missing: run `agii demo` (make test does)")
+
+FEW = 3  # respondents who answered; the demo's threshold is 10
+
+
+def _few(survey: str, question: str, item: str | None = None, keep: int = FEW, threshold: int | None = None):
+    """The 2022 results with `question` (or one matrix item) answered by `keep` respondents only."""
+    params = load_params(PARAMS_DIR / "2022" / f"{survey}.yaml")
+    if threshold is not None:
+        params = dataclasses.replace(params, suppression_threshold=threshold)
+    h = prepare(params)
+    r = h.responses
+    target = (r["question"] == question) & ((r["item"] == item) if item is not None else True)
+    answered = r.loc[target & r["code"].notna() if question != "verbeteren" else target & r["text"].notna(),
+                     "respondent_id"].astype(str).unique()
+    assert len(answered) > 50  # the demo answered it widely: what is left is the small case
+    kept = set(answered[:keep])
+    drop = target & ~r["respondent_id"].astype(str).isin(kept)
+    gap = dataclasses.replace(h, responses=r[~drop].reset_index(drop=True))
+    return compute(params, harmonised=gap)
+
+
+def _shown(res, survey: str) -> str:
+    nb = nbformat.read(report.REPO_ROOT / "notebooks" / f"{survey}.ipynb", as_version=4)
+    out = []
+    for cell in nb.cells:
+        if cell.cell_type == "code" and cell.source.startswith("report."):
+            shown = eval(cell.source, {"report": report, "res": res})  # a template cell is one call
+            out.append(shown.data if isinstance(shown.data, str) else "<image>")
+    return "\n".join(out)
+
+
+def _sheet_rows(path, sheet):
+    ws = openpyxl.load_workbook(path)[sheet]
+    (table,) = ws.tables.values()
+    rows = [[c.value for c in r] for r in ws[table.ref]]
+    return rows[0], rows[1:]
+
+
+def _col(header, start):
+    return next(i for i, h in enumerate(header) if h.startswith(start))
+
+
+# ------------------------------------------------------------------ NPS
+
+
+@pytest.fixture(scope="module")
+def few_nps():
+    return _few("na_aanbod_mo", load_codebook("na_aanbod_mo").nps)
+
+
+def test_nps_on_few_answers_is_suppressed(few_nps):
+    res = few_nps
+    for indicator in ("nps", "pct_detractors", "pct_promoters"):
+        row = res.figure(indicator)
+        assert bool(row["suppressed"])
+        assert np.isnan([row["n"], row["k"], row["estimate"], row["lo"], row["hi"], row["rounded"]]).all()
+    assert not res.suppressed("pct_satisfied") and res.figure("pct_satisfied")["n"] > 100
+    assert res.nps["suppressed"].all() and res.nps[["count", "share", "lo", "hi"]].isna().all().all()
+    assert "nps" not in set(res.change["indicator"])  # no change on a figure not shown
+    scores = res.distributions[(res.distributions["question"] == load_codebook("na_aanbod_mo").nps)]
+    assert scores.loc[scores["kind"] == "score", "suppressed"].all()
+    assert scores.loc[scores["kind"] == "score", "count"].isna().all()
+    missing = scores[scores["kind"] == "missing"].iloc[0]
+    assert not missing["suppressed"] and missing["count"] == res.accounting["used"] - FEW
+    h = res.headline()
+    assert h["nps"] is None and h["nps_suppressed"] and not h["pct_satisfied_suppressed"]
+
+
+def test_nps_on_few_answers_in_the_report(few_nps):
+    text = _shown(few_nps, "na_aanbod_mo")
+    assert "Net Promoter Score: niet getoond: minder dan 10 antwoorden op de aanbevelingsvraag [c]." in text
+    assert "Net Promoter Score +" not in text and "**Net Promoter Score" not in text
+    assert "(heel) tevreden** (95 %-betrouwbaarheidsinterval" in text  # the headline still shows
+    assert " nan" not in text.lower() and "Uit de exports werden" in text
+    table = report.overview_table([few_nps]).data
+    assert "<td>[c]</td>" in table
+
+
+def test_nps_on_few_answers_in_the_workbooks(few_nps, tmp_path):
+    path = write_appendix(few_nps, tmp_path / "app.xlsx")
+    header, rows = _sheet_rows(path, "Kerncijfers")
+    nps = next(r for r in rows if r[-1] == "nps")
+    for start in ("Aantal antwoorden", "Aantal in de teller", "Schatting", "Ondergrens", "Bovengrens", "Afgerond"):
+        assert nps[_col(header, start)] == "[c]", start
+    sat = next(r for r in rows if r[-1] == "pct_satisfied")
+    assert isinstance(sat[_col(header, "Schatting")], float)
+    header, rows = _sheet_rows(path, "NPS")
+    assert all(r[_col(header, "Aantal")] == "[c]" for r in rows)
+    notes = [c.value for c in openpyxl.load_workbook(path)["Toelichting"]["B"]]
+    assert any(isinstance(n, str) and "of een cijfer op minder dan 10 antwoorden" in n for n in notes)
+    overview = write_overview([few_nps], 2022, tmp_path / "overzicht.xlsx")
+    header, rows = _sheet_rows(overview, "Overzicht")
+    assert rows[0][_col(header, "Net Promotor Score")] == "[c]"
+    assert isinstance(rows[0][_col(header, "% (heel) tevreden")], int)
+    notes = [c.value for c in openpyxl.load_workbook(overview)["Toelichting"]["B"]]
+    assert any(isinstance(n, str) and n.startswith("Afgeschermd: het cijfer rust op minder antwoorden") for n in notes)
+
+
+# ------------------------------------------------------------------ headline
+
+
+@pytest.fixture(scope="module")
+def few_headline():
+    return _few("vorming", load_codebook("vorming").headline)
+
+
+def test_headline_on_few_answers(few_headline):
+    res = few_headline
+    assert res.suppressed("pct_satisfied") and np.isnan(res.figure("pct_satisfied")["estimate"])
+    assert "pct_satisfied" not in set(res.change["indicator"])
+    assert res.headline()["pct_satisfied"] is None and res.headline()["diff"] is None
+    assert res.priority["importance"].isna().all()  # a correlation with the headline on 3 pairs: not shown
+    text = _shown(res, "vorming")
+    assert "% (heel) tevreden: niet getoond: minder dan 10 antwoorden op de schaal [c]." in text
+    assert "Geen vergelijking met vorig jaar: het cijfer van dit jaar wordt niet getoond [c]." in text
+    assert report.NO_PRIORITY in text
+    assert " nan" not in text.lower() and "<image>" in text
+    assert "<td>[c]</td><td>[c]</td></tr>" in re.sub(r">\s+<", "><", report.overview_table([res]).data)
+
+
+# ------------------------------------------------------------------ one aspect
+
+
+def test_one_aspect_on_few_answers(tmp_path):
+    book = load_codebook("na_traject")
+    matrix = next(q for q in book.questions.values() if q.type == "matrix" and q.asked_in(2022))
+    item = next(iter(matrix.items))
+    res = _few("na_traject", matrix.id, item)
+    a = res.aspects.set_index("item")
+    assert bool(a.loc[item, "suppressed"]) and np.isnan(a.loc[item, ["n", "pct_satisfied", "importance", "rank"]]
+                                                          .astype(float)).all()
+    others = a.drop(index=item)
+    assert not others["suppressed"].any()
+    mine = others[others["question"] == matrix.id]
+    assert sorted(mine["rank"]) == list(range(1, len(mine) + 1))  # ranked among the aspects shown
+    assert item not in set(res.priority.dropna(subset=["quadrant"])["item"])
+    text = report.aspects_text(res).data
+    assert f"Niet getoond (minder dan 10 antwoorden op de schaal) [c]: {matrix.item_label(item)}." in text
+    path = write_appendix(res, tmp_path / "app.xlsx")
+    header, rows = _sheet_rows(path, "Onderdelen")
+    row = next(r for r in rows if r[-1] == item and r[-2] == matrix.id)
+    assert row[_col(header, "% (heel) tevreden")] == "[c]" and row[_col(header, "Rangorde")] == "[c]"
+    dist = res.distributions[(res.distributions["question"] == matrix.id) & (res.distributions["item"] == item)]
+    assert dist.loc[dist["kind"] == "scale", "count"].isna().all()
+
+
+# ------------------------------------------------------------------ open question
+
+
+def test_open_question_on_few_answers():
+    res = _few("vorming", "verbeteren")
+    assert res.themes["suppressed"].all() and res.themes["n"].isna().all()
+    assert res.quotes.empty
+    text = _shown(res, "vorming")
+    assert "Verbeterpunten: niet getoond: minder dan 10 antwoorden op de open vraag [c]." in text
+    assert "Geen citaten: te weinig antwoorden op de open vraag [c]." in text
+
+
+# ------------------------------------------------------------------ the boundary and last year
+
+
+def test_a_base_equal_to_the_threshold_is_shown():
+    res = _few("na_aanbod_mo", load_codebook("na_aanbod_mo").nps, threshold=FEW)
+    assert not res.suppressed("nps") and res.figure("nps")["n"] == FEW
+
+
+def test_no_change_on_a_previous_raw_figure_below_its_threshold():
+    cur = stats.proportion(80, 100)
+    prev = _Previous(2021, stats.proportion(2, 3), None, None, None, "5-punt", "ruwe gegevens", threshold=10)
+    assert _change_row("pct_satisfied", "x", cur, prev.sat, None, prev, True, "prop") is None
+    prev = dataclasses.replace(prev, sat=stats.proportion(8, 10))
+    assert _change_row("pct_satisfied", "x", cur, prev.sat, None, prev, True, "prop")["diff"] == pytest.approx(0.0)
+
+
+# ------------------------------------------------------------------ a group's NPS
+
+
+def test_a_groups_nps_on_few_answers_is_hidden_with_its_complement(tmp_path):
+    params = load_params(PARAMS_DIR / "2022" / "na_aanbod_mo.yaml")
+    h = prepare(params)
+    r = h.responses
+    nps_q = load_codebook("na_aanbod_mo").nps
+    langs = h.used["language"].astype(str).value_counts()
+    big = langs.index[0]
+    assert langs.iloc[0] > 50 and (langs >= 10).sum() >= 3  # groups large enough to be shown
+    in_big = (r["question"] == nps_q) & (r["language"].astype(str) == big)
+    keep = set(r.loc[in_big, "respondent_id"].astype(str).unique()[:FEW])
+    gap = dataclasses.replace(h, responses=r[~(in_big & ~r["respondent_id"].astype(str).isin(keep))].reset_index(drop=True))
+    res = compute(params, harmonised=gap)
+    b = res.breakdowns[res.breakdowns["question"] == "taal_vragenlijst"].set_index("group_code")
+    assert not b.loc[big, "suppressed"] and b.loc[big, "pct_satisfied"] > 0  # the group itself shows
+    assert b.loc[big, "nps_suppressed"] and np.isnan(b.loc[big, ["n_nps", "nps", "nps_rounded"]].astype(float)).all()
+    assert b["nps_suppressed"].sum() >= 2  # and one more, or the total would give it away
+    shown = b[~b["nps_suppressed"]]
+    assert shown["nps"].notna().all() and (shown["n_nps"] >= 10).all()
+    table = report.breakdown_table(res, "taal_vragenlijst").data
+    row = re.search(rf"<td>{re.escape(str(b.loc[big, 'group']))}</td>(.*?)</tr>", re.sub(r">\s+<", "><", table)).group(1)
+    assert row.endswith("<td>[c]</td>") and "[c]" not in row[: -len("<td>[c]</td>")]
+    fig = charts.breakdown_chart(res.breakdowns, "taal_vragenlijst", title="NPS", source="demo", measure="nps")
+    gids = {a.get_gid() for a in fig.findobj() if a.get_gid()}
+    assert f"suppressed:{big}" in gids and f"bar:{big}" not in gids and f"value:{big}" not in gids
+    fig = charts.breakdown_chart(res.breakdowns, "taal_vragenlijst", title="%", source="demo")
+    assert f"bar:{big}" in {a.get_gid() for a in fig.findobj() if a.get_gid()}  # its % (heel) tevreden shows
+    path = write_appendix(res, tmp_path / "app.xlsx")
+    header, rows = _sheet_rows(path, "Uitsplitsingen")
+    mine = next(x for x in rows if x[header.index("Groep")] == b.loc[big, "group"])
+    assert mine[_col(header, "NPS")] == "[c]" and isinstance(mine[_col(header, "% (heel) tevreden")], float)
