@@ -19,7 +19,7 @@ from . import __version__
 from .errors import AgiiError
 from .excel import Column, Cover, Note, Table, write_workbook
 from .params import Params
-from .results import NPS_GROUP_VALUES, SCALE_BREAK_CAVEAT, Results, sort_for_overview
+from .results import ASPECT_VALUES, NPS_GROUP_VALUES, SCALE_BREAK_CAVEAT, Results, sort_for_overview
 
 __all__ = ["write_appendix", "write_overview", "data_date", "appendix_tables", "overview_tables"]
 
@@ -88,8 +88,8 @@ def _first_measurement(df: pd.DataFrame, r: Results) -> pd.DataFrame:
 
 
 def _suppress(df: pd.DataFrame, columns: list[str], flag: str = "suppressed") -> pd.DataFrame:
-    """Mark the suppressed rows' emptied value cells [c] (Results emptied them; a cell a
-    suppressed row still shows, e.g. an aspect's count of answers, stays)."""
+    """Mark the suppressed rows' value cells [c] (Results already emptied them; whatever a
+    flagged row still holds there is not written)."""
     out = df.copy()
     if flag not in out.columns:
         return out
@@ -97,7 +97,7 @@ def _suppress(df: pd.DataFrame, columns: list[str], flag: str = "suppressed") ->
     for c in columns:
         if c in out.columns:
             out[c] = out[c].astype(object)
-            out.loc[hidden & out[c].isna().to_numpy(), c] = "[c]"
+            out.loc[hidden, c] = "[c]"
     return out
 
 
@@ -379,8 +379,7 @@ def _aspects(r: Results) -> Table | None:
     df = r.aspects
     if df.empty:
         return None
-    df = _suppress(df, ["n", "k", "pct_satisfied", "lo", "hi", "pct_rounded", "rank", "importance", "n_answered",
-                        "n_no_opinion", "n_not_applicable", "share_not_applicable"])
+    df = _suppress(_suppress(df, [*ASPECT_VALUES, "rank"]), ["importance"], flag="importance_suppressed")
     cols = [Column("label", "Onderdeel"), Column("rank", "Rangorde", "points"),
             Column("n", "Antwoorden op de schaal", "count"), Column("k", "Aantal (heel) tevreden", "count"),
             Column("pct_satisfied", "% (heel) tevreden", "number", ("pct",), 1), *_ci(),
@@ -399,6 +398,8 @@ def _priority(r: Results) -> Table | None:
     df = r.priority
     if df.empty:
         return None
+    df = _suppress(_suppress(df, ["importance", "performance", "quadrant"]), ["importance", "quadrant"],
+                   flag="importance_suppressed")
     cols = [Column("label", "Onderdeel"), Column("quadrant", "Kwadrant", notes=("importance",)),
             Column("importance", "Belang (correlatie)", "number", ("importance",), 3),
             Column("performance", "% (heel) tevreden", "number", ("pct",), 1),

@@ -27,7 +27,8 @@ and reports a `Finding` for
    JSON) are numbers, not text, and are not pattern-checked;
 3. small groups: in every `*_resultaten.json`, a breakdown, trend, response-by-group
    or subgroup row with `n`/`respondents` below the threshold that is not suppressed
-   (and a key figure, aspect or group NPS on fewer answers than the threshold),
+   (and a key figure, aspect, group NPS, question's answers, NPS table or theme table
+   on fewer answers than the threshold), a hidden month that its shown quarter reveals,
    a suppressed row that still shows its figures, and the complementary-disclosure
    rule (exactly one group suppressed in a breakdown while others are shown: the total
    minus the shown groups reveals it); in the Excel appendices, a table whose group
@@ -91,7 +92,7 @@ _GROUP_TABLES = (
     ("response_by", "dimension", "respondents", ("complete", "partial", "response_rate"), "suppressed"),
     ("subgroups", None, "n", ("k", "estimate", "rounded"), "suppressed"),
     ("key_figures", None, "n", ("k", "estimate", "lo", "hi", "rounded"), "suppressed"),
-    ("aspects", None, "n", ("k", "pct_satisfied", "lo", "hi", "pct_rounded"), "suppressed"),
+    ("aspects", None, "n", ("k", "pct_satisfied", "lo", "hi", "pct_rounded", "importance"), "suppressed"),
 )
 _IMAGE_MIME = re.compile(r"image/(?!svg)|application/pdf|application/octet-stream|font/", re.IGNORECASE)
 
@@ -497,6 +498,60 @@ def small_groups_json(data: dict, threshold: int) -> Iterator[tuple[str, str, st
                 yield (f"$.{table}[{hidden[0]}]", "complementary-disclosure",
                        f"only one group suppressed in {table} {key!r} while {len(shown)} other(s) are shown: "
                        "the total minus the shown groups reveals it")
+    yield from _months_in_quarters(data.get("trend"))
+    yield from _small_bases(data, threshold)
+
+
+def _rows(data: dict, table: str) -> list[tuple[int, dict]]:
+    rows = data.get(table) or []
+    return [(i, r) for i, r in enumerate(rows) if isinstance(r, dict)] if isinstance(rows, list) else []
+
+
+def _months_in_quarters(trend) -> Iterator[tuple[str, str, str]]:
+    """A hidden month next to its shown quarter and shown other months: the quarter minus
+    the months reveals it (for the whole group, and for its NPS)."""
+    rows = _rows({"trend": trend}, "trend")
+    for flag in ("suppressed", "nps_suppressed"):
+        quarters = {int(_number(r.get("period")) or 0): r for _, r in rows if r.get("period_type") == "quarter"}
+        for q, quarter in quarters.items():
+            if quarter.get(flag) or flag not in quarter:
+                continue
+            months = [(i, r) for i, r in rows if r.get("period_type") == "month"
+                      and 3 * q - 2 <= (_number(r.get("period")) or 0) <= 3 * q]
+            hidden = [i for i, r in months if r.get(flag)]
+            if len(hidden) == 1:
+                yield (f"$.trend[{hidden[0]}]", "complementary-disclosure",
+                       f"the only month hidden ({flag}) in quarter K{q}, which is shown: the quarter minus the "
+                       "other months reveals it")
+
+
+def _small_bases(data: dict, threshold: int) -> Iterator[tuple[str, str, str]]:
+    """Figures of the whole survey on fewer answers than the threshold, not suppressed:
+    a question's (item's) answers, the NPS table, the improvement themes."""
+    groups: dict[tuple, list[tuple[int, dict]]] = {}
+    for i, r in _rows(data, "distributions"):
+        if r.get("kind") in ("scale", "choice", "score"):
+            groups.setdefault((r.get("question"), r.get("item")), []).append((i, r))
+    for (question, item), members in groups.items():
+        shown = [(i, r) for i, r in members if not r.get("suppressed")]
+        base = sum(_number(r.get("count")) or 0 for _, r in shown)
+        if shown and 0 < base < threshold:
+            yield (f"$.distributions[{shown[0][0]}]", "small-group",
+                   f"question {question!r}{f' item {item!r}' if item else ''} shows the answers of {base:g} "
+                   f"respondent(s) (below the threshold {threshold}) and is not suppressed")
+    for i, r in _rows(data, "nps"):
+        n = _number(r.get("count"))
+        if r.get("component") == "score" and not r.get("suppressed") and n is not None and 0 < n < threshold:
+            yield (f"$.nps[{i}]", "small-group", f"the NPS rests on {n:g} answers (below the threshold "
+                                                 f"{threshold}) and is not suppressed")
+    for i, r in _rows(data, "themes"):
+        n, share = _number(r.get("n")), _number(r.get("share"))
+        if not r.get("suppressed") and n and share:
+            answers = round(n / share)
+            if answers < threshold:
+                yield (f"$.themes[{i}]", "small-group", f"theme {r.get('theme')!r} shares rest on {answers} open "
+                                                        f"answers (below the threshold {threshold}) and are not suppressed")
+                break
 
 
 def _header_key(value) -> str:

@@ -390,6 +390,9 @@ def distribution_chart(dist: pd.DataFrame, question: str, item: str | None = "",
     multi = len(items) > 1 or bool(items[0])
 
     notes = ["Percentages op de antwoorden op de schaal (n)."]
+    hidden_items = {it for it in items if _any_flag(scale_rows[scale_rows["item"] == it])}
+    if hidden_items:
+        notes.append(_suppression_note(None, "antwoorden op de schaal"))
     abbrevs = {}
     for kind, abbr in _SPECIAL.items():
         rows = sel[(sel["kind"] == kind) & (sel["count"] > 0)]
@@ -413,6 +416,11 @@ def distribution_chart(dist: pd.DataFrame, question: str, item: str | None = "",
             scale = rows[rows["kind"] == "scale"]
             it_label = rows["item_label"].iloc[0] if it else ""
             ticks.append(_wrap(it_label or "", 30, 3))
+            if it in hidden_items:  # too few answers: neither bar nor n
+                ax.text(1, y, SUPPRESSED_LABEL, va="center", ha="left", fontsize=8, color=MUTED,
+                        style="italic", gid=f"suppressed:{it}")
+                _column(ax, y, SUPPRESSED_LABEL, gid=f"n:{it}")
+                continue
             base = int(scale["count"].sum())
             left = 0.0
             if base == 0 or scale["share"].isna().all():
@@ -668,10 +676,14 @@ def _suppressed_column(df: pd.DataFrame, measure: str) -> str:
     return "nps_suppressed" if measure == "nps" and "nps_suppressed" in df.columns else "suppressed"
 
 
-def _suppression_note(threshold) -> str:
-    why = f"minder dan {threshold} respondenten" if threshold else "te weinig respondenten"
+def _suppression_note(threshold, what: str = "respondenten") -> str:
+    why = f"minder dan {threshold} {what}" if threshold else f"te weinig {what}"
     return (f"{SUPPRESSED_LABEL} = niet getoond om de anonimiteit te beschermen ({why}, "
             "of af te leiden uit de andere groepen).")
+
+
+def _any_flag(rows: pd.DataFrame, flag: str = "suppressed") -> bool:
+    return flag in rows.columns and any(_flag(v) for v in rows[flag])
 
 
 def breakdown_chart(breakdowns: pd.DataFrame, question: str, title: str, source: str,
@@ -695,7 +707,7 @@ def breakdown_chart(breakdowns: pd.DataFrame, question: str, title: str, source:
     is_nps = measure == "nps"
     notes = [INTERVAL_NOTE, "n = antwoorden " + ("op de NPS-vraag." if is_nps else "op de schaal.")]
     if any(hidden):
-        notes.append(_suppression_note(threshold))
+        notes.append(_suppression_note(threshold, "antwoorden op de NPS-vraag" if is_nps else "respondenten"))
     height = _rows_height(len(sel), 0.75, 2.4, _n_lines(title, source, notes))
 
     with _style():
@@ -794,7 +806,7 @@ def trend_chart(trend: pd.DataFrame, period_type: str, title: str, source: str,
     notes = [f"Band (of foutbalk bij een losse periode): 95 %-betrouwbaarheidsinterval. Onder {every}: "
              "aantal antwoorden (n)" + (" op de NPS-vraag." if is_nps else " op de schaal.")]
     if any(hidden):
-        notes.append(_suppression_note(threshold))
+        notes.append(_suppression_note(threshold, "antwoorden op de NPS-vraag" if is_nps else "respondenten"))
     if any(absent):
         notes.append(f"{empty} zonder {SUPPRESSED_LABEL}: geen antwoorden in die periode.")
     height = 7.2 + 0.42 * _n_lines(title, source, notes)
@@ -898,7 +910,8 @@ def priority_chart(priority: pd.DataFrame, title: str, source: str) -> Figure:
     notes = ["Belang: rangcorrelatie (Spearman) van het aspect met de algemene tevredenheid. "
              "Stippellijnen: medianen van belang en tevredenheid."]
     if dropped:
-        notes.append(f"{dropped} aspect(en) zonder belangscore (te weinig paren) niet getoond.")
+        notes.append(f"{dropped} aspect(en) zonder belangscore of tevredenheidscijfer (te weinig antwoorden) "
+                     "niet getoond.")
     lines = _n_lines(title, source, notes)
     title_lines = _wrap(title, TITLE_WRAP).count("\n") + 1
     height = 10.5 + 0.42 * lines

@@ -45,11 +45,12 @@ COVER_SHEET, CONTENTS_SHEET, NOTES_SHEET = "Voorblad", "Inhoud", "Toelichting"
 #: The shorthand of the guidance, explained in Dutch (a note is added when one is used).
 SHORTHAND = {
     "[b]": "Breuk in de reeks: het cijfer staat er, maar is niet rechtstreeks vergelijkbaar met de vorige meting.",
-    "[c]": "Afgeschermd: de groep is te klein om het cijfer te tonen zonder de privacy van de respondenten te schaden.",
+    "[c]": "Afgeschermd: de groep is te klein, of het cijfer rust op te weinig antwoorden, om het te tonen zonder "
+           "de privacy van de respondenten te schaden.",
     "[x]": "Niet beschikbaar.",
     "[z]": "Niet van toepassing.",
 }
-SHORTHAND_SHORT = {"[b]": "breuk in de reeks", "[c]": "afgeschermd (kleine groep)",
+SHORTHAND_SHORT = {"[b]": "breuk in de reeks", "[c]": "afgeschermd (kleine groep of te weinig antwoorden)",
                    "[x]": "niet beschikbaar", "[z]": "niet van toepassing"}
 
 #: Number format per column kind. Percentages are fractions (0.95 -> 95%).

@@ -167,6 +167,8 @@ def summary(res: Results) -> Markdown:
     for _, s in res.subgroups.iterrows():
         if s.get("suppressed"):
             out.append(f"- {s['label']}: niet getoond, te weinig respondenten [c].")
+        elif not s["n"] > 0:
+            out.append(f"- {s['label']}: niet beschikbaar, niemand in deze groep koos een punt van de schaal (n = 0).")
         else:
             out.append(f"- {s['label']}: **{pct(s['rounded'])}** (interval {pct(s['lo'], 1)} – {pct(s['hi'], 1)}; n = {num(s['n'])}).")
     return Markdown("\n".join(out))
@@ -350,7 +352,7 @@ def trend_text(res: Results) -> Markdown:
     parts = "; ".join(f"{r['period_label']}: {pct(r['pct_rounded'])} (n = {num(r['n'])})" for _, r in q.iterrows())
     hidden = int(res.trend["suppressed"].astype(bool).sum())
     tail = f" {hidden} perioden niet getoond wegens te weinig respondenten [c]." if hidden else ""
-    return Markdown(f"Per kwartaal: {parts}.{tail}")
+    return Markdown((f"Per kwartaal: {parts}." if parts else "Per kwartaal: geen enkel kwartaal getoond.") + tail)
 
 
 def _themes_hidden(res: Results) -> str | None:
@@ -423,10 +425,8 @@ def overview_table(results: list[Results]) -> HTML:
     for r in results:
         h = r.headline()
         hidden_sat = h.get("pct_satisfied_suppressed")
-        if hidden_sat:
-            diff = "[c]"
-        elif h["diff"] is None:  # the publication's nvt: a first edition; otherwise the figure is missing
-            diff = "nvt" if h["first_measurement"] else "–"
+        if h["diff"] is None:  # the publication's nvt: a first edition; else hidden or missing
+            diff = "nvt" if h["first_measurement"] else "[c]" if hidden_sat else "–"
         else:
             diff = signed(h["diff"]) + (" [b]" if h["comparable"] is False else "")
         rows.append({"Type bevraging": h["type"], "Wie": h["who"], "Jaar": h["year"],

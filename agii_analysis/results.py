@@ -25,7 +25,7 @@ from .harmonise import Harmonised
 from .params import Params, load_params, params_path
 from .prepare import file_sha256, prepare
 
-SCHEMA = "agii-results/1"
+SCHEMA = "agii-results/2"  # 2: figures on too few answers are flagged `suppressed` (1 did not)
 LANGUAGE_NAMES = {"nl": "Nederlands", "en": "Engels", "fr": "Frans", "ar": "Arabisch", "uk": "Oekraïens"}
 REASON_LABELS = {
     "duplicate": "Dubbel (zelfde respondent in overlappende exports)",
@@ -136,7 +136,8 @@ class Results:
     def from_dict(cls, data: dict) -> "Results":
         """Rebuild from `to_dict()` output (the `_resultaten.json` file)."""
         if data.get("schema") != SCHEMA:
-            raise ValueError(f"not a results file of schema {SCHEMA}")
+            raise AgiiError(f"a results file of schema {data.get('schema')!r}, not {SCHEMA}",
+                            expected="results written by this version of agii: rebuild them with `agii run --force`")
         tables = {name: pd.DataFrame(data.get(name) or []) for name in cls.TABLES}
         return cls(
             survey=data["survey"], year=int(data["year"]), title=data["title"], short_title=data["short_title"],
@@ -147,7 +148,10 @@ class Results:
 
     @classmethod
     def from_json(cls, path: Path) -> "Results":
-        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+        try:
+            return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+        except AgiiError as exc:
+            raise AgiiError(exc.problem, file=path, expected=exc.expected) from None
 
     def to_json(self, path: Path | None = None) -> str:
         text = json.dumps(_clean(self.to_dict()), ensure_ascii=False, indent=1, allow_nan=False)
@@ -258,7 +262,7 @@ class _Previous:
     nps_published: float | None
     scale: str
     source: str
-    threshold: int = 0  # the previous year's own (raw figures only)
+    threshold: int = 0  # raw figures only: the larger of last year's and this year's threshold
 
 
 def _previous(params: Params, codebook: Codebook) -> _Previous | None:
@@ -270,7 +274,8 @@ def _previous(params: Params, codebook: Codebook) -> _Previous | None:
         sat = satisfaction(head, codebook, pp.year, _fpc_N(pp.invited, len(h.used)))
         nps = nps_of(wide(h, codebook.nps), codebook, _fpc_N(pp.invited, len(h.used))) if codebook.nps else None
         return _Previous(pp.year, sat, nps, None, None, codebook.scale_name(pp.year),
-                         f"berekend uit de ruwe gegevens van {pp.year} ({prev_path.name})", pp.suppression_threshold)
+                         f"berekend uit de ruwe gegevens van {pp.year} ({prev_path.name})",
+                         max(pp.suppression_threshold, params.suppression_threshold))
     if params.previous is not None:
         p = params.previous
         scale = p.scale or _safe_scale(codebook, p.year)
@@ -325,6 +330,11 @@ def _small(n, threshold: int) -> bool:
     return not pd.isna(n) and 0 < n < threshold
 
 
+def _shown(n, threshold: int) -> bool:
+    """A figure with answers, not suppressed: one that can be compared with last year."""
+    return not pd.isna(n) and n > 0 and not _small(n, threshold)
+
+
 def _hide_if_small(row: dict, n, threshold: int, values) -> dict:
     """Flag a figure's row `suppressed` and empty its `values` when its base `n` is small."""
     row["suppressed"] = _small(n, threshold)
@@ -345,9 +355,16 @@ def suppress(n: pd.Series, threshold: int, base: pd.Series | None = None) -> pd.
     small = n < threshold
     if base is not None:
         small |= base.astype(float).to_numpy() < threshold
-    hidden = (n > 0) & small
-    if hidden.sum() == 1:
-        rest = n[(~hidden) & (n > 0)]
+    return _complement((n > 0) & small, n)
+
+
+def _complement(hidden: pd.Series, counts: pd.Series) -> pd.Series:
+    """Secondary suppression: when exactly one group with answers is hidden, the total
+    minus the shown groups reveals it, so the next-smallest shown group is hidden too."""
+    hidden = hidden.copy()
+    counts = counts.astype(float)
+    if int((hidden & (counts.fillna(0) > 0)).sum()) == 1:
+        rest = counts[(~hidden) & (counts > 0)]
         if len(rest):
             hidden[rest.idxmin()] = True
     return hidden
@@ -355,6 +372,15 @@ def suppress(n: pd.Series, threshold: int, base: pd.Series | None = None) -> pd.
 
 def _group_figures(groups: pd.Series, head: pd.Series, npsc: pd.Series | None, codebook, year, threshold,
                    order: list, labels: dict) -> pd.DataFrame:
+    """The headline figures per group, the hidden ones emptied (see `_group_rows`)."""
+    df = _group_rows(groups, head, npsc, codebook, year, threshold, order, labels)
+    return df if df.empty else _empty_hidden(df)
+
+
+def _group_rows(groups: pd.Series, head: pd.Series, npsc: pd.Series | None, codebook, year, threshold,
+                order: list, labels: dict) -> pd.DataFrame:
+    """Figures per group with their flags, values still in place: `suppressed` (the
+    group), `nps_suppressed` (its NPS, which rests on its own answers)."""
     rows = []
     for code in order:
         members = groups.index[groups == code]
@@ -370,14 +396,56 @@ def _group_figures(groups: pd.Series, head: pd.Series, npsc: pd.Series | None, c
     df = pd.DataFrame(rows)
     if df.empty:
         return df
-    hidden = suppress(df["n"], threshold, base=df["n_satisfaction"])
-    df["suppressed"] = hidden.to_numpy()
-    if "n_nps" in df.columns:  # the NPS rests on its own answers: hidden (and its complement) on its own
-        df["nps_suppressed"] = (hidden | suppress(df["n_nps"], threshold)).to_numpy()
+    df["suppressed"] = suppress(df["n"], threshold, base=df["n_satisfaction"]).to_numpy()
+    if "n_nps" in df.columns:
+        n_nps = df["n_nps"].astype(float)
+        df["nps_suppressed"] = _complement(df["suppressed"] | ((n_nps > 0) & (n_nps < threshold)), n_nps).to_numpy()
+    return df
+
+
+def _empty_hidden(df: pd.DataFrame) -> pd.DataFrame:
+    """Empty the values of the hidden groups (and NPS); groups without respondents go."""
+    df = df.copy()
+    if "nps_suppressed" in df.columns:
         df.loc[df["nps_suppressed"], list(NPS_GROUP_VALUES)] = np.nan
     value_cols = [c for c in df.columns if c not in ("group_code", "group", "suppressed", "nps_suppressed")]
     df.loc[df["suppressed"], value_cols] = np.nan
     return df[df["n"].fillna(1) > 0].reset_index(drop=True)
+
+
+def _nest(quarters: pd.DataFrame, months: pd.DataFrame) -> None:
+    """Suppression across the two period types (in place): a hidden month must not follow
+    from its shown quarter minus the quarter's other months, nor a hidden quarter from
+    its shown months. Hide one more month of the quarter (or the quarter itself) and
+    redo the complements within quarters and months until nothing changes."""
+    for flag, count in (("suppressed", "n"), ("nps_suppressed", "n_nps")):
+        if flag not in months.columns or flag not in quarters.columns:
+            continue
+        if flag == "nps_suppressed":  # a hidden group hides its NPS
+            months[flag] |= months["suppressed"]
+            quarters[flag] |= quarters["suppressed"]
+        changed = True
+        while changed:
+            changed = False
+            for qi, quarter in quarters.iterrows():
+                q = int(quarter["group_code"])
+                inq = months["group_code"].astype(int).between(3 * q - 2, 3 * q) & (months[count] > 0)
+                hidden = months[flag] & inq
+                shown = months.loc[inq & ~months[flag], count]
+                if not quarter[flag] and hidden.sum() == 1:  # quarter - shown months = the hidden month
+                    if len(shown):
+                        months.loc[shown.idxmin(), flag] = True
+                    else:
+                        quarters.loc[qi, flag] = True
+                    changed = True
+                elif quarter[flag] and quarter[count] > 0 and not hidden.any() and len(shown):  # sum of its months
+                    months.loc[shown.idxmin(), flag] = True
+                    changed = True
+            for df in (quarters, months):
+                again = _complement(df[flag], df[count])
+                if (again != df[flag]).any():
+                    df[flag] = again
+                    changed = True
 
 
 # ------------------------------------------------------------------ compute
@@ -415,24 +483,23 @@ def compute(params: Params | str | Path, harmonised: Harmonised | None = None) -
         g = wide(h, spec["question"])
         members = g.index[g.isin(spec["codes"])]
         est = satisfaction(head.reindex(members).dropna(), codebook, year)
-        hidden = est.n < threshold
         row = _figure_row(f"pct_satisfied_{name}", f"% (heel) tevreden: {spec['label']}", est, "prop")
-        row.update(subgroup=name, suppressed=hidden)
-        if hidden:
-            row.update(dict.fromkeys(FIGURE_VALUES, np.nan))
-        subgroup_rows.append(row)
-    key_figures = pd.DataFrame(kf + [{k: v for k, v in r.items() if k != "subgroup"} for r in subgroup_rows if not r["suppressed"]])
+        row["subgroup"] = name
+        subgroup_rows.append(_hide_if_small(row, est.n, threshold, FIGURE_VALUES))
+    key_figures = pd.DataFrame(kf + [{k: v for k, v in r.items() if k != "subgroup"} for r in subgroup_rows
+                                     if r["n"] > 0])  # shown ones: a subgroup without answers is not a figure
     subgroups = pd.DataFrame(subgroup_rows, columns=["indicator", "label", "unit", "n", "k", "estimate", "lo", "hi", "se", "rounded", "subgroup", "suppressed"])
 
     # change on last year
     prev = _previous(params, codebook)
     change_rows = []
-    if prev is not None and not _small(sat.n, threshold):
+    if prev is not None:
         comparable = prev.scale == codebook.scale_name(year)
-        r = _change_row("pct_satisfied", "% (heel) tevreden", sat, prev.sat, prev.pct_published, prev, comparable, "prop")
+        r = (_change_row("pct_satisfied", "% (heel) tevreden", sat, prev.sat, prev.pct_published, prev, comparable,
+                         "prop") if _shown(sat.n, threshold) else None)
         if r:
             change_rows.append(r)
-        if nps_est is not None and not _small(nps_est.n, threshold):
+        if nps_est is not None and _shown(nps_est.n, threshold):
             r = _change_row("nps", "Net Promoter Score", nps_est, prev.nps, prev.nps_published, prev, True, "nps")
             if r:
                 change_rows.append(r)
@@ -640,13 +707,14 @@ def _dist_row(q, item, code, label, kind, k, denom, threshold):
     return _hide_if_small(row, denom, threshold, ("count", "share"))
 
 
-ASPECT_VALUES = ("n", "k", "pct_satisfied", "lo", "hi", "pct_rounded", "importance")
-ASPECT_ANSWERED = ("n_answered", "n_no_opinion", "n_not_applicable", "share_not_applicable")
+ASPECT_VALUES = ("n", "k", "pct_satisfied", "lo", "hi", "pct_rounded", "importance",
+                 "n_answered", "n_no_opinion", "n_not_applicable", "share_not_applicable")
 
 
 def _aspects(h, codebook, year, head, N, threshold):
-    """Per matrix item: % (heel) tevreden and importance, each hidden when its base is
-    below the threshold (and the counts of answers, when those are)."""
+    """Per matrix item: % (heel) tevreden and importance. An aspect rated on the scale by
+    fewer than the threshold is hidden whole (`suppressed`); an importance on fewer
+    pairs than the threshold on its own (`importance_suppressed`)."""
     rows, prio = [], []
     scale = codebook.scale(year)
     nat = codebook.special[NOT_APPLICABLE].code
@@ -660,7 +728,7 @@ def _aspects(h, codebook, year, head, N, threshold):
             answered = len(codes)
             on_scale = codes[codes.isin(scale.codes)]
             joined = pd.concat([on_scale.rename("a"), head[head.isin(scale.codes)].rename("t")], axis=1, join="inner")
-            rho = stats.spearman(joined["a"], joined["t"]) if not _small(len(joined), threshold) else np.nan
+            rho = stats.spearman(joined["a"], joined["t"])
             row = {"question": q.id, "item": item, "label": q.item_label(item), "n": est.n, "k": est.k,
                    "pct_satisfied": 100 * est.p, "lo": 100 * est.lo, "hi": 100 * est.hi,
                    "pct_rounded": np.nan if est.n == 0 else stats.percent(est.p),
@@ -669,8 +737,9 @@ def _aspects(h, codebook, year, head, N, threshold):
                    "share_not_applicable": (codes == nat).mean() if answered else np.nan,
                    "importance": rho, "n_pairs": len(joined)}
             _hide_if_small(row, est.n, threshold, ASPECT_VALUES)
-            if _small(answered, threshold):
-                row.update(dict.fromkeys(ASPECT_ANSWERED, np.nan))
+            row["importance_suppressed"] = row["suppressed"] or _small(len(joined), threshold)
+            if row["importance_suppressed"]:
+                row["importance"] = np.nan
             rows.append(row)
     aspects = pd.DataFrame(rows)
     if aspects.empty:
@@ -680,8 +749,8 @@ def _aspects(h, codebook, year, head, N, threshold):
     shown = aspects["pct_satisfied"].notna()  # ranked: the aspects with a figure
     aspects["rank"] = np.nan
     aspects.loc[shown, "rank"] = aspects[shown].groupby("question").cumcount() + 1
-    prio = aspects[["question", "item", "label", "importance", "pct_satisfied", "n_pairs"]].rename(
-        columns={"pct_satisfied": "performance"}).copy()
+    prio = aspects[["question", "item", "label", "importance", "pct_satisfied", "n_pairs", "suppressed",
+                    "importance_suppressed"]].rename(columns={"pct_satisfied": "performance"}).copy()
     valid = prio.dropna(subset=["importance", "performance"])
     imp_mid, perf_mid = valid["importance"].median(), valid["performance"].median()
     prio["importance_median"], prio["performance_median"] = imp_mid, perf_mid
@@ -695,16 +764,20 @@ def _aspects(h, codebook, year, head, N, threshold):
 def _trend(h, head, npsc, codebook, year, threshold):
     used = h.used
     when = pd.Series(pd.to_datetime(used["end"].fillna(used["start"])).to_numpy(), index=_respondent_index(h))
-    parts = []
+    frames = {}
     for period, keyf, labelf, order in (
         ("quarter", lambda d: d.dt.quarter, lambda k: f"K{k}", range(1, 5)),
         ("month", lambda d: d.dt.month, lambda k: MONTHS_NL[k - 1], range(1, 13)),
     ):
         groups = keyf(when.dropna()).astype(int)
-        df = _group_figures(groups, head, npsc, codebook, year, threshold, list(order),
-                            {k: labelf(k) for k in order})
-        if df.empty:
-            continue
+        df = _group_rows(groups, head, npsc, codebook, year, threshold, list(order), {k: labelf(k) for k in order})
+        if not df.empty:
+            frames[period] = df
+    if len(frames) == 2:
+        _nest(frames["quarter"], frames["month"])
+    parts = []
+    for period, df in frames.items():
+        df = _empty_hidden(df)
         df.insert(0, "period_type", period)
         parts.append(df.rename(columns={"group_code": "period", "group": "period_label"}))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
@@ -724,9 +797,11 @@ def _themes(h, params: Params, threshold: int):
     table = theme_table(coded, len(texts), None, book)
     quotes = pd.DataFrame(columns=["theme", "quote"])
     table["suppressed"] = _small(len(texts), threshold)  # fewer open answers than the threshold
-    if table["suppressed"].any():
+    if table["suppressed"].any():  # nor quotes: they come from that small group
         table[["n", "share", "lo", "hi"]] = np.nan
-        return table, quotes  # nor quotes: they come from that small group
+        place = {t: i for i, t in enumerate(coded.columns)}  # the theme file's order, "ongecodeerd" last:
+        table = table.sort_values("theme", key=lambda t: t.map(place).fillna(len(place)), kind="stable")
+        return table.reset_index(drop=True), quotes  # the order by count would tell which themes came up
     if params.quotes and params.max_quotes:
         picks = []
         for theme in table["theme"]:

@@ -207,17 +207,57 @@ def test_unsuppressed_small_group_in_results_json(survey_copy):
     assert proc.returncode == 1 and f"$.breakdowns[{i}]" in proc.stdout and "below the threshold" in proc.stdout
 
 
-@pytest.mark.parametrize("table, change", [
-    ("key_figures", {"n": 3, "k": 2, "estimate": 66.7, "rounded": 67}),  # the whole survey's NPS on 3 answers
-    ("aspects", {"n": 4, "k": 3, "pct_satisfied": 75.0, "pct_rounded": 75}),
+@pytest.mark.parametrize("table, key, change", [
+    ("key_figures", ("indicator", "nps"), {"n": 3, "k": 2, "estimate": 66.7, "rounded": 67}),  # the whole survey's
+    ("aspects", None, {"n": 4, "k": 3, "pct_satisfied": 75.0, "pct_rounded": 75}),
+    ("nps", ("component", "score"), {"count": 5, "share": 20.0}),
 ])
-def test_a_figure_on_few_answers_in_results_json(survey_copy, table, change):
+def test_a_figure_on_few_answers_in_results_json(survey_copy, table, key, change):
     path, data = _results(survey_copy)
-    i = len(data[table]) - 1
+    i = next(i for i, r in enumerate(data[table]) if key is None or r[key[0]] == key[1])
     data[table][i].update(suppressed=False, **change)
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     findings = [f for f in audit([survey_copy]) if f.kind != "personal-data"]
     assert [(f.kind, f.where) for f in findings] == [("small-group", f"$.{table}[{i}]")], "\n".join(map(str, findings))
+
+
+def test_a_questions_answers_on_few_respondents_in_results_json(survey_copy):
+    path, data = _results(survey_copy)
+    rows = data["distributions"]
+    q = rows[0]["question"], rows[0]["item"]
+    mine = [i for i, r in enumerate(rows) if (r["question"], r["item"]) == q and r["kind"] in ("scale", "choice", "score")]
+    for i in mine:
+        rows[i].update(count=0, share=0.0)
+    rows[mine[0]].update(count=2, share=1.0)  # two people's answer, shown
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    findings = audit([survey_copy])
+    assert [(f.kind, f.where) for f in findings] == [("small-group", f"$.distributions[{mine[0]}]")], \
+        "\n".join(map(str, findings))
+
+
+def test_themes_on_few_answers_in_results_json(survey_copy):
+    path, data = _results(survey_copy)
+    data["themes"][0].update(n=2, share=0.5)  # 2 of 4 open answers
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    findings = audit([survey_copy])
+    assert [(f.kind, f.where) for f in findings] == [("small-group", "$.themes[0]")], "\n".join(map(str, findings))
+    assert "4 open answers" in findings[0].detail
+
+
+def test_a_month_its_quarter_reveals_in_results_json(survey_copy):
+    path, data = _results(survey_copy)
+    rows = data["trend"]
+    assert rows and not any(r["suppressed"] for r in rows), "a continuous survey, every period shown"
+    values = ("n", "n_satisfaction", "pct_satisfied", "lo", "hi", "pct_rounded", "n_nps", "nps", "nps_lo", "nps_hi",
+              "nps_rounded")
+    month = {r["period"]: i for i, r in enumerate(rows) if r["period_type"] == "month"}
+    for m in (1, 7, 8):  # three months hidden in the year (no complement missing there), one of them in K1
+        rows[month[m]].update(dict.fromkeys(values), suppressed=True, nps_suppressed=True)
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    findings = audit([survey_copy])
+    assert [(f.kind, f.where) for f in findings] == [("complementary-disclosure", f"$.trend[{month[1]}]")] * 2, \
+        "\n".join(map(str, findings))  # once for the group, once for its NPS
+    assert "quarter K1" in findings[0].detail
 
 
 def test_a_groups_nps_on_few_answers_in_results_json(survey_copy):

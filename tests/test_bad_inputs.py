@@ -1217,7 +1217,8 @@ def test_params_yaml_merge_keys_and_dates(tmp_path):
 
 
 def test_previous_year_too_small_to_report_is_not_compared_with(tmp_path, processed):
-    """A year with fewer respondents than the threshold gets no report, and no 'vorig jaar' either."""
+    """A year with fewer respondents than the threshold gets no report, and no 'vorig jaar' either;
+    nor does a previous figure on fewer answers than this year's threshold."""
     from agii_analysis.results import compute
 
     small = write_csv(tmp_path / "vorming_2029.csv", grid(5, end="03/15/2029 10:00:00 AM"))
@@ -1229,7 +1230,9 @@ def test_previous_year_too_small_to_report_is_not_compared_with(tmp_path, proces
     assert compute(path).change.empty
     prev.write_text(yaml.safe_dump({"survey": "vorming", "year": 2029, "inputs": [{"file": str(small)}],
                                     "suppression_threshold": 5}), encoding="utf-8")
-    assert compute(path).change["previous_year"].tolist() == [2029, 2029]  # big enough for its threshold
+    assert compute(path).change.empty  # big enough for its own threshold, not for this year's 10
+    path.write_text(yaml.safe_dump(_good_params(tmp_path, suppression_threshold=5)), encoding="utf-8")
+    assert compute(path).change["previous_year"].tolist() == [2029, 2029]  # big enough for both thresholds
 
 
 def test_invited_by_key_nobody_has_is_a_warning(tmp_path, processed):

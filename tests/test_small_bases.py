@@ -14,6 +14,7 @@ import re
 
 import nbformat
 import numpy as np
+import pandas as pd
 import openpyxl
 import pytest
 
@@ -22,7 +23,10 @@ from agii_analysis.appendix import write_appendix, write_overview
 from agii_analysis.codebook import load_codebook
 from agii_analysis.params import PARAMS_DIR, load_params
 from agii_analysis.prepare import prepare
-from agii_analysis.results import _change_row, _Previous, compute
+from agii_analysis.errors import AgiiError
+from agii_analysis.results import Results, _change_row, _nest, _Previous, compute
+from agii_analysis.audit import small_groups_json
+from agii_analysis.themes import load_themes
 from agii_analysis import stats
 
 pytestmark = pytest.mark.skipif(not (PARAMS_DIR / "2022" / "vorming.yaml").exists(),
@@ -137,6 +141,8 @@ def test_headline_on_few_answers(few_headline):
     res = few_headline
     assert res.suppressed("pct_satisfied") and np.isnan(res.figure("pct_satisfied")["estimate"])
     assert "pct_satisfied" not in set(res.change["indicator"])
+    assert "nps" in set(res.change["indicator"])  # the NPS rests on its own answers: its change still shows
+    assert not np.isnan(res.figure("nps")["diff"])
     assert res.headline()["pct_satisfied"] is None and res.headline()["diff"] is None
     assert res.priority["importance"].isna().all()  # a correlation with the headline on 3 pairs: not shown
     text = _shown(res, "vorming")
@@ -179,6 +185,8 @@ def test_one_aspect_on_few_answers(tmp_path):
 def test_open_question_on_few_answers():
     res = _few("vorming", "verbeteren")
     assert res.themes["suppressed"].all() and res.themes["n"].isna().all()
+    book = [t.id for t in load_themes().for_survey("vorming")]
+    assert list(res.themes["theme"]) == book + ["ongecodeerd"]  # not by count: that would tell which came up
     assert res.quotes.empty
     text = _shown(res, "vorming")
     assert "Verbeterpunten: niet getoond: minder dan 10 antwoorden op de open vraag [c]." in text
@@ -216,12 +224,16 @@ def test_a_groups_nps_on_few_answers_is_hidden_with_its_complement(tmp_path):
     keep = set(r.loc[in_big, "respondent_id"].astype(str).unique()[:FEW])
     gap = dataclasses.replace(h, responses=r[~(in_big & ~r["respondent_id"].astype(str).isin(keep))].reset_index(drop=True))
     res = compute(params, harmonised=gap)
+    full = compute(params, harmonised=h).breakdowns
+    before = full[full["question"] == "taal_vragenlijst"].set_index("group_code")
     b = res.breakdowns[res.breakdowns["question"] == "taal_vragenlijst"].set_index("group_code")
     assert not b.loc[big, "suppressed"] and b.loc[big, "pct_satisfied"] > 0  # the group itself shows
     assert b.loc[big, "nps_suppressed"] and np.isnan(b.loc[big, ["n_nps", "nps", "nps_rounded"]].astype(float)).all()
-    assert b["nps_suppressed"].sum() >= 2  # and one more, or the total would give it away
+    assert not before["nps_suppressed"].any()  # before the thinning every group's NPS showed
+    complement = before.drop(index=big)["n_nps"].idxmin()  # the next-smallest, or the total would give it away
+    assert set(b.index[b["nps_suppressed"]]) == {big, complement}
     shown = b[~b["nps_suppressed"]]
-    assert shown["nps"].notna().all() and (shown["n_nps"] >= 10).all()
+    assert len(shown) == len(b) - 2 and shown["nps"].notna().all() and (shown["n_nps"] >= 10).all()
     table = report.breakdown_table(res, "taal_vragenlijst").data
     row = re.search(rf"<td>{re.escape(str(b.loc[big, 'group']))}</td>(.*?)</tr>", re.sub(r">\s+<", "><", table)).group(1)
     assert row.endswith("<td>[c]</td>") and "[c]" not in row[: -len("<td>[c]</td>")]
@@ -232,5 +244,86 @@ def test_a_groups_nps_on_few_answers_is_hidden_with_its_complement(tmp_path):
     assert f"bar:{big}" in {a.get_gid() for a in fig.findobj() if a.get_gid()}  # its % (heel) tevreden shows
     path = write_appendix(res, tmp_path / "app.xlsx")
     header, rows = _sheet_rows(path, "Uitsplitsingen")
-    mine = next(x for x in rows if x[header.index("Groep")] == b.loc[big, "group"])
+    mine = next(x for x in rows if x[header.index("Code indeling")] == "taal_vragenlijst"
+                and x[header.index("Code groep")] == big)
     assert mine[_col(header, "NPS")] == "[c]" and isinstance(mine[_col(header, "% (heel) tevreden")], float)
+
+
+# ------------------------------------------------------------------ months inside quarters
+
+
+def test_a_hidden_month_does_not_follow_from_its_quarter():
+    """January's NPS on 4 answers: hiding it and the year's next-smallest month is not
+    enough, as K1 minus February and March would give January. A month of K1 goes too."""
+    params = load_params(PARAMS_DIR / "2022" / "na_aanbod_mo.yaml")
+    h = prepare(params)
+    r = h.responses
+    month = r["end"].fillna(r["start"]).dt.month
+    nps_q = load_codebook("na_aanbod_mo").nps
+    jan = (r["question"] == nps_q) & (month == 1)
+    keep = set(r.loc[jan, "respondent_id"].astype(str).unique()[:4])
+    gap = dataclasses.replace(h, responses=r[~(jan & ~r["respondent_id"].astype(str).isin(keep))].reset_index(drop=True))
+    res = compute(params, harmonised=gap)
+    t = res.trend
+    months = t[t["period_type"] == "month"].set_index("period")
+    quarters = t[t["period_type"] == "quarter"].set_index("period")
+    assert months.loc[1, "nps_suppressed"] and not months.loc[1, "suppressed"]
+    assert not quarters.loc[1, "nps_suppressed"]  # K1 still shows its NPS ...
+    assert months.loc[[2, 3], "nps_suppressed"].sum() == 1  # ... so February or March is hidden with January
+    assert not quarters["suppressed"].any() and not months["suppressed"].any()
+    assert list(small_groups_json(res.to_dict(), res.threshold)) == []  # the audit agrees: nothing to derive
+    fig = charts.trend_chart(t, "month", title="NPS", source="demo", measure="nps")
+    gids = {a.get_gid() for a in fig.findobj() if a.get_gid()}
+    assert "suppressed:1" in gids and "value:1" not in gids
+
+
+def test_nest_hides_a_month_of_a_hidden_quarter_whose_months_all_show():
+    quarters = pd.DataFrame({"group_code": [1, 2], "n": [30, 40], "suppressed": [True, True]})
+    months = pd.DataFrame({"group_code": [1, 2, 3, 4, 5, 6], "n": [10, 12, 8, 15, 11, 14],
+                           "suppressed": [False, False, True, False, False, False]})
+    _nest(quarters, months)
+    # K1 has March hidden already; K2's three shown months would add up to K2, so its smallest
+    # month (May) goes; two hidden months need no further complement
+    assert list(months.loc[months["suppressed"], "group_code"]) == [3, 5]
+    assert quarters["suppressed"].all()
+
+
+# ------------------------------------------------------------------ no answers at all
+
+
+def test_no_answers_is_not_available_not_suppressed():
+    res = _few("vorming", load_codebook("vorming").headline, keep=0)
+    assert not res.suppressed("pct_satisfied") and res.figure("pct_satisfied")["n"] == 0
+    assert "pct_satisfied" not in set(res.change["indicator"])  # nothing to compare
+    text = report.summary(res).data
+    assert "niet beschikbaar" in text and "Verschil met" not in text and "[c]" not in text
+    res = _few("vorming", "vorm", keep=0)  # the online subgroup: nobody said how they took part
+    online = res.subgroups.iloc[0]
+    assert online["n"] == 0 and not online["suppressed"]
+    assert "Digitale vormingen: niet beschikbaar" in report.summary(res).data
+
+
+# ------------------------------------------------------------------ a question's chart
+
+
+def test_distribution_chart_of_a_hidden_item():
+    book = load_codebook("na_traject")
+    matrix = next(q for q in book.questions.values() if q.type == "matrix" and q.asked_in(2022))
+    item = next(iter(matrix.items))
+    res = _few("na_traject", matrix.id, item)
+    fig = charts.distribution_chart(res.distributions, matrix.id, item=None, title="Onderdelen", source="demo")
+    gids = {a.get_gid() for a in fig.findobj() if a.get_gid()}
+    assert f"suppressed:{item}" in gids and not any(g.startswith(f"bar:{item}:") for g in gids)
+    other = list(matrix.items)[1]
+    assert any(g.startswith(f"bar:{other}:") for g in gids)
+
+
+def test_results_files_from_before_the_flags_are_refused(tmp_path, few_nps):
+    """A schema-1 file has no `suppressed` flags: read as it is, its small figures would show."""
+    path = tmp_path / "na_aanbod_mo_2022_resultaten.json"
+    few_nps.to_json(path)
+    assert Results.from_json(path).suppressed("nps")  # the round trip keeps the flag
+    path.write_text(path.read_text(encoding="utf-8").replace('"agii-results/2"', '"agii-results/1"'), encoding="utf-8")
+    with pytest.raises(AgiiError, match=r"na_aanbod_mo_2022_resultaten.json: a results file of schema "
+                                        r"'agii-results/1'.*agii run --force"):
+        Results.from_json(path)
