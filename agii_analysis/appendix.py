@@ -379,7 +379,8 @@ def _aspects(r: Results) -> Table | None:
     df = r.aspects
     if df.empty:
         return None
-    df = _suppress(_suppress(df, [*ASPECT_VALUES, "rank"]), ["importance"], flag="importance_suppressed")
+    df = _suppress(_suppress(df, [*ASPECT_VALUES, "rank", "n_pairs"]), ["importance", "n_pairs"],
+                   flag="importance_suppressed")
     cols = [Column("label", "Onderdeel"), Column("rank", "Rangorde", "points"),
             Column("n", "Antwoorden op de schaal", "count"), Column("k", "Aantal (heel) tevreden", "count"),
             Column("pct_satisfied", "% (heel) tevreden", "number", ("pct",), 1), *_ci(),
@@ -398,8 +399,8 @@ def _priority(r: Results) -> Table | None:
     df = r.priority
     if df.empty:
         return None
-    df = _suppress(_suppress(df, ["importance", "performance", "quadrant"]), ["importance", "quadrant"],
-                   flag="importance_suppressed")
+    df = _suppress(_suppress(df, ["importance", "performance", "quadrant", "n_pairs"]),
+                   ["importance", "quadrant", "n_pairs"], flag="importance_suppressed")
     cols = [Column("label", "Onderdeel"), Column("quadrant", "Kwadrant", notes=("importance",)),
             Column("importance", "Belang (correlatie)", "number", ("importance",), 3),
             Column("performance", "% (heel) tevreden", "number", ("pct",), 1),

@@ -28,7 +28,8 @@ and reports a `Finding` for
 3. small groups: in every `*_resultaten.json`, a breakdown, trend, response-by-group
    or subgroup row with `n`/`respondents` below the threshold that is not suppressed
    (and a key figure, aspect, group NPS, question's answers, NPS table or theme table
-   on fewer answers than the threshold), a hidden month that its shown quarter reveals,
+   on fewer answers than the threshold), a hidden month that its shown quarter reveals
+   (or a hidden quarter its shown months add up to),
    a suppressed row that still shows its figures, and the complementary-disclosure
    rule (exactly one group suppressed in a breakdown while others are shown: the total
    minus the shown groups reveals it); in the Excel appendices, a table whose group
@@ -81,7 +82,7 @@ _DATA_URI = re.compile(r"data:[\w.+-]+/[\w.+-]+(?:;[\w=.+-]+)*,[^\"'()\s<>]*", r
 _NOTE = re.compile(r"\s*\[note \d+\]")
 # Group count columns of the appendix tables (header text without the [note n] marks).
 GROUP_COUNT_HEADERS = ("Respondenten", "Aantal antwoorden (noemer)", "Aantal respondenten",
-                       "Antwoorden op de schaal", "Antwoorden op de NPS-vraag")
+                       "Antwoorden op de schaal", "Antwoorden op de NPS-vraag", "Respondenten in de correlatie")
 # Results tables with one row per group or figure: (table, grouping column or None, count
 # column, figure columns, the flag that hides them)
 _GROUP_TABLES = (
@@ -93,6 +94,7 @@ _GROUP_TABLES = (
     ("subgroups", None, "n", ("k", "estimate", "rounded"), "suppressed"),
     ("key_figures", None, "n", ("k", "estimate", "lo", "hi", "rounded"), "suppressed"),
     ("aspects", None, "n", ("k", "pct_satisfied", "lo", "hi", "pct_rounded", "importance"), "suppressed"),
+    ("aspects", None, "n_pairs", ("importance",), "importance_suppressed"),
 )
 _IMAGE_MIME = re.compile(r"image/(?!svg)|application/pdf|application/octet-stream|font/", re.IGNORECASE)
 
@@ -523,6 +525,15 @@ def _months_in_quarters(trend) -> Iterator[tuple[str, str, str]]:
                 yield (f"$.trend[{hidden[0]}]", "complementary-disclosure",
                        f"the only month hidden ({flag}) in quarter K{q}, which is shown: the quarter minus the "
                        "other months reveals it")
+        for qi, quarter in ((i, r) for i, r in rows if r.get("period_type") == "quarter"):
+            q = int(_number(quarter.get("period")) or 0)
+            if not quarter.get(flag):
+                continue
+            months = [r for _, r in rows if r.get("period_type") == "month"
+                      and 3 * q - 2 <= (_number(r.get("period")) or 0) <= 3 * q and flag in r]
+            if months and not any(r.get(flag) for r in months):
+                yield (f"$.trend[{qi}]", "complementary-disclosure",
+                       f"quarter K{q} is hidden ({flag}) but all its months are shown: they add up to it")
 
 
 def _small_bases(data: dict, threshold: int) -> Iterator[tuple[str, str, str]]:

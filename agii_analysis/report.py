@@ -150,7 +150,9 @@ def summary(res: Results) -> Markdown:
     else:
         out.append("- Net Promoter Score: niet bevraagd in deze bevraging (nvt).")
     ch = res.change[res.change["indicator"] == "pct_satisfied"] if len(res.change) else res.change
-    if res.suppressed("pct_satisfied"):
+    if res.first_measurement and not len(ch):
+        out.append("- Geen vergelijking met een vorig jaar: dit is de eerste meting (nvt).")
+    elif res.suppressed("pct_satisfied"):
         out.append("- Geen vergelijking met vorig jaar: het cijfer van dit jaar wordt niet getoond [c].")
     elif len(ch):
         c = ch.iloc[0]
@@ -159,8 +161,6 @@ def summary(res: Results) -> Markdown:
                    f"(van {pct(c['previous_rounded'])} naar {pct(sat['rounded'])}; {sig}).")
         if not c["comparable"]:
             out.append(f"- **Breuk in de reeks [b].** {res.notes[0] if res.notes else SCALE_BREAK_CAVEAT}")
-    elif res.first_measurement:
-        out.append("- Geen vergelijking met een vorig jaar: dit is de eerste meting (nvt).")
     else:
         out.append("- Geen vergelijking met een vorig jaar beschikbaar (geen cijfer van vorig jaar in de gegevens, "
                    "of te weinig antwoorden vorig jaar).")
@@ -350,8 +350,11 @@ def trend_text(res: Results) -> Markdown:
         return Markdown("")
     q = res.trend[(res.trend["period_type"] == "quarter") & ~res.trend["suppressed"].astype(bool)]
     parts = "; ".join(f"{r['period_label']}: {pct(r['pct_rounded'])} (n = {num(r['n'])})" for _, r in q.iterrows())
-    hidden = int(res.trend["suppressed"].astype(bool).sum())
-    tail = f" {hidden} perioden niet getoond wegens te weinig respondenten [c]." if hidden else ""
+    hidden = res.trend[res.trend["suppressed"].astype(bool)]["period_type"].value_counts()
+    counts = [f"{hidden[p]} {word if hidden[p] > 1 else one}" for p, one, word in
+              (("quarter", "kwartaal", "kwartalen"), ("month", "maand", "maanden")) if p in hidden]
+    tail = (f" Niet getoond (te weinig antwoorden, of af te leiden uit andere perioden) [c]: {' en '.join(counts)}."
+            if counts else "")
     return Markdown((f"Per kwartaal: {parts}." if parts else "Per kwartaal: geen enkel kwartaal getoond.") + tail)
 
 

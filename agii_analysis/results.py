@@ -299,8 +299,8 @@ def _change_row(indicator, label, cur, prev_est, prev_published, prev: _Previous
     else:
         current = cur.score
         cur_r = stats.nps_points(cur) if cur.n else np.nan
-    if prev_est is not None and _small(prev_est.n, prev.threshold):
-        return None  # last year's figure was not shown either (too few answers)
+    if prev_est is not None and not _shown(prev_est.n, prev.threshold):
+        return None  # last year's figure has no answers, or too few to show
     if prev_est is not None:
         ch = stats.change_proportion(cur, prev_est, comparable) if kind == "prop" else stats.change_nps(cur, prev_est, comparable)
         previous = 100 * prev_est.p if kind == "prop" else prev_est.score
@@ -343,7 +343,7 @@ def _hide_if_small(row: dict, n, threshold: int, values) -> dict:
     return row
 
 
-def suppress(n: pd.Series, threshold: int, base: pd.Series | None = None) -> pd.Series:
+def suppress(n: pd.Series, threshold: int, base: pd.Series | None = None, complement: bool = True) -> pd.Series:
     """Which groups to hide: n (or the figure's own base) below the threshold, plus a complementary one.
 
     A group is hidden when its respondents `n`, or the answers `base` its figure rests
@@ -355,7 +355,7 @@ def suppress(n: pd.Series, threshold: int, base: pd.Series | None = None) -> pd.
     small = n < threshold
     if base is not None:
         small |= base.astype(float).to_numpy() < threshold
-    return _complement((n > 0) & small, n)
+    return _complement((n > 0) & small, n) if complement else (n > 0) & small
 
 
 def _complement(hidden: pd.Series, counts: pd.Series) -> pd.Series:
@@ -378,9 +378,10 @@ def _group_figures(groups: pd.Series, head: pd.Series, npsc: pd.Series | None, c
 
 
 def _group_rows(groups: pd.Series, head: pd.Series, npsc: pd.Series | None, codebook, year, threshold,
-                order: list, labels: dict) -> pd.DataFrame:
+                order: list, labels: dict, complement: bool = True) -> pd.DataFrame:
     """Figures per group with their flags, values still in place: `suppressed` (the
-    group), `nps_suppressed` (its NPS, which rests on its own answers)."""
+    group), `nps_suppressed` (its NPS, which rests on its own answers); with
+    `complement=False` only the small groups themselves (the trend nests them first)."""
     rows = []
     for code in order:
         members = groups.index[groups == code]
@@ -396,10 +397,11 @@ def _group_rows(groups: pd.Series, head: pd.Series, npsc: pd.Series | None, code
     df = pd.DataFrame(rows)
     if df.empty:
         return df
-    df["suppressed"] = suppress(df["n"], threshold, base=df["n_satisfaction"]).to_numpy()
+    df["suppressed"] = suppress(df["n"], threshold, base=df["n_satisfaction"], complement=complement).to_numpy()
     if "n_nps" in df.columns:
         n_nps = df["n_nps"].astype(float)
-        df["nps_suppressed"] = _complement(df["suppressed"] | ((n_nps > 0) & (n_nps < threshold)), n_nps).to_numpy()
+        hidden = df["suppressed"] | ((n_nps > 0) & (n_nps < threshold))
+        df["nps_suppressed"] = (_complement(hidden, n_nps) if complement else hidden).to_numpy()
     return df
 
 
@@ -739,7 +741,7 @@ def _aspects(h, codebook, year, head, N, threshold):
             _hide_if_small(row, est.n, threshold, ASPECT_VALUES)
             row["importance_suppressed"] = row["suppressed"] or _small(len(joined), threshold)
             if row["importance_suppressed"]:
-                row["importance"] = np.nan
+                row["importance"] = row["n_pairs"] = np.nan
             rows.append(row)
     aspects = pd.DataFrame(rows)
     if aspects.empty:
@@ -770,11 +772,17 @@ def _trend(h, head, npsc, codebook, year, threshold):
         ("month", lambda d: d.dt.month, lambda k: MONTHS_NL[k - 1], range(1, 13)),
     ):
         groups = keyf(when.dropna()).astype(int)
-        df = _group_rows(groups, head, npsc, codebook, year, threshold, list(order), {k: labelf(k) for k in order})
+        df = _group_rows(groups, head, npsc, codebook, year, threshold, list(order), {k: labelf(k) for k in order},
+                         complement=False)
         if not df.empty:
             frames[period] = df
     if len(frames) == 2:
         _nest(frames["quarter"], frames["month"])
+    else:  # one period type: its complement only
+        for df in frames.values():
+            df["suppressed"] = _complement(df["suppressed"], df["n"]).to_numpy()
+            if "nps_suppressed" in df.columns:
+                df["nps_suppressed"] = _complement(df["nps_suppressed"] | df["suppressed"], df["n_nps"]).to_numpy()
     parts = []
     for period, df in frames.items():
         df = _empty_hidden(df)

@@ -260,6 +260,30 @@ def test_a_month_its_quarter_reveals_in_results_json(survey_copy):
     assert "quarter K1" in findings[0].detail
 
 
+def test_a_hidden_quarter_its_months_reveal_in_results_json(survey_copy):
+    path, data = _results(survey_copy)
+    rows = data["trend"]
+    values = ("n", "n_satisfaction", "pct_satisfied", "lo", "hi", "pct_rounded", "n_nps", "nps", "nps_lo", "nps_hi",
+              "nps_rounded")
+    quarter = {r["period"]: i for i, r in enumerate(rows) if r["period_type"] == "quarter"}
+    for q in (2, 3):  # two quarters hidden (no complement missing), their months all shown
+        rows[quarter[q]].update(dict.fromkeys(values), suppressed=True, nps_suppressed=True)
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    findings = audit([survey_copy])
+    assert sorted({(f.kind, f.where) for f in findings}) == sorted(
+        ("complementary-disclosure", f"$.trend[{quarter[q]}]") for q in (2, 3)), "\n".join(map(str, findings))
+    assert all("all its months are shown" in f.detail for f in findings)
+
+
+def test_an_importance_on_few_pairs_in_results_json(survey_copy):
+    path, data = _results(survey_copy)
+    data["aspects"][0].update(importance=0.42, n_pairs=3, importance_suppressed=False)
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    findings = audit([survey_copy])
+    assert [(f.kind, f.where) for f in findings] == [("small-group", "$.aspects[0]")], "\n".join(map(str, findings))
+    assert "n_pairs = 3" in findings[0].detail
+
+
 def test_a_groups_nps_on_few_answers_in_results_json(survey_copy):
     path, data = _results(survey_copy)
     rows = data["breakdowns"]

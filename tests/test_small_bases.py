@@ -162,8 +162,8 @@ def test_one_aspect_on_few_answers(tmp_path):
     item = next(iter(matrix.items))
     res = _few("na_traject", matrix.id, item)
     a = res.aspects.set_index("item")
-    assert bool(a.loc[item, "suppressed"]) and np.isnan(a.loc[item, ["n", "pct_satisfied", "importance", "rank"]]
-                                                          .astype(float)).all()
+    assert bool(a.loc[item, "suppressed"]) and np.isnan(a.loc[item, ["n", "pct_satisfied", "importance", "rank",
+                                                                      "n_pairs", "n_answered"]].astype(float)).all()
     others = a.drop(index=item)
     assert not others["suppressed"].any()
     mine = others[others["question"] == matrix.id]
@@ -175,6 +175,7 @@ def test_one_aspect_on_few_answers(tmp_path):
     header, rows = _sheet_rows(path, "Onderdelen")
     row = next(r for r in rows if r[-1] == item and r[-2] == matrix.id)
     assert row[_col(header, "% (heel) tevreden")] == "[c]" and row[_col(header, "Rangorde")] == "[c]"
+    assert row[_col(header, "Respondenten in de correlatie")] == "[c]"
     dist = res.distributions[(res.distributions["question"] == matrix.id) & (res.distributions["item"] == item)]
     assert dist.loc[dist["kind"] == "scale", "count"].isna().all()
 
@@ -204,6 +205,8 @@ def test_a_base_equal_to_the_threshold_is_shown():
 def test_no_change_on_a_previous_raw_figure_below_its_threshold():
     cur = stats.proportion(80, 100)
     prev = _Previous(2021, stats.proportion(2, 3), None, None, None, "5-punt", "ruwe gegevens", threshold=10)
+    assert _change_row("pct_satisfied", "x", cur, prev.sat, None, prev, True, "prop") is None
+    prev = dataclasses.replace(prev, sat=stats.proportion(0, 0))  # no answers last year: nothing to compare
     assert _change_row("pct_satisfied", "x", cur, prev.sat, None, prev, True, "prop") is None
     prev = dataclasses.replace(prev, sat=stats.proportion(8, 10))
     assert _change_row("pct_satisfied", "x", cur, prev.sat, None, prev, True, "prop")["diff"] == pytest.approx(0.0)
@@ -269,7 +272,12 @@ def test_a_hidden_month_does_not_follow_from_its_quarter():
     quarters = t[t["period_type"] == "quarter"].set_index("period")
     assert months.loc[1, "nps_suppressed"] and not months.loc[1, "suppressed"]
     assert not quarters.loc[1, "nps_suppressed"]  # K1 still shows its NPS ...
-    assert months.loc[[2, 3], "nps_suppressed"].sum() == 1  # ... so February or March is hidden with January
+    full = compute(params, harmonised=h).trend
+    smaller = full[(full["period_type"] == "month") & full["period"].isin([2, 3])].set_index("period")["n_nps"].idxmin()
+    # ... so the smaller of February and March is hidden with January, and nothing else: two hidden
+    # months also keep the year's total from revealing either
+    assert set(months.index[months["nps_suppressed"]]) == {1, smaller}
+    assert not quarters["nps_suppressed"].any()
     assert not quarters["suppressed"].any() and not months["suppressed"].any()
     assert list(small_groups_json(res.to_dict(), res.threshold)) == []  # the audit agrees: nothing to derive
     fig = charts.trend_chart(t, "month", title="NPS", source="demo", measure="nps")
@@ -327,3 +335,15 @@ def test_results_files_from_before_the_flags_are_refused(tmp_path, few_nps):
     with pytest.raises(AgiiError, match=r"na_aanbod_mo_2022_resultaten.json: a results file of schema "
                                         r"'agii-results/1'.*agii run --force"):
         Results.from_json(path)
+
+
+def test_trend_text_counts_the_hidden_periods(few_nps):
+    t = few_nps.trend.copy()
+    hide = ((t["period_type"] == "quarter") & (t["period"] == 1)) | ((t["period_type"] == "month") & t["period"].isin([1, 2]))
+    t.loc[hide, "suppressed"] = True
+    text = report.trend_text(dataclasses.replace(few_nps, trend=t)).data
+    assert text.endswith("Niet getoond (te weinig antwoorden, of af te leiden uit andere perioden) [c]: "
+                         "1 kwartaal en 2 maanden.")
+    t["suppressed"] = True
+    assert report.trend_text(dataclasses.replace(few_nps, trend=t)).data.startswith(
+        "Per kwartaal: geen enkel kwartaal getoond. Niet getoond")
