@@ -244,15 +244,21 @@ def test_themes_on_few_answers_in_results_json(survey_copy):
     assert "4 open answers" in findings[0].detail
 
 
-def test_a_month_its_quarter_reveals_in_results_json(survey_copy):
-    path, data = _results(survey_copy)
+def _hide_periods(data: dict, period_type: str, periods) -> dict:
+    """Mark trend periods hidden (flags set, values emptied); the row number of each period."""
     rows = data["trend"]
     assert rows and not any(r["suppressed"] for r in rows), "a continuous survey, every period shown"
-    values = ("n", "n_satisfaction", "pct_satisfied", "lo", "hi", "pct_rounded", "n_nps", "nps", "nps_lo", "nps_hi",
-              "nps_rounded")
-    month = {r["period"]: i for i, r in enumerate(rows) if r["period_type"] == "month"}
-    for m in (1, 7, 8):  # three months hidden in the year (no complement missing there), one of them in K1
-        rows[month[m]].update(dict.fromkeys(values), suppressed=True, nps_suppressed=True)
+    at = {r["period"]: i for i, r in enumerate(rows) if r["period_type"] == period_type}
+    for p in periods:
+        rows[at[p]].update(dict.fromkeys(("n", "n_satisfaction", "pct_satisfied", "lo", "hi", "pct_rounded", "n_nps",
+                                          "nps", "nps_lo", "nps_hi", "nps_rounded")),
+                           suppressed=True, nps_suppressed=True)
+    return at
+
+
+def test_a_month_its_quarter_reveals_in_results_json(survey_copy):
+    path, data = _results(survey_copy)
+    month = _hide_periods(data, "month", (1, 7, 8))  # three hidden in the year (no complement missing), one in K1
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     findings = audit([survey_copy])
     assert [(f.kind, f.where) for f in findings] == [("complementary-disclosure", f"$.trend[{month[1]}]")] * 2, \
@@ -262,12 +268,7 @@ def test_a_month_its_quarter_reveals_in_results_json(survey_copy):
 
 def test_a_hidden_quarter_its_months_reveal_in_results_json(survey_copy):
     path, data = _results(survey_copy)
-    rows = data["trend"]
-    values = ("n", "n_satisfaction", "pct_satisfied", "lo", "hi", "pct_rounded", "n_nps", "nps", "nps_lo", "nps_hi",
-              "nps_rounded")
-    quarter = {r["period"]: i for i, r in enumerate(rows) if r["period_type"] == "quarter"}
-    for q in (2, 3):  # two quarters hidden (no complement missing), their months all shown
-        rows[quarter[q]].update(dict.fromkeys(values), suppressed=True, nps_suppressed=True)
+    quarter = _hide_periods(data, "quarter", (2, 3))  # two hidden (no complement missing), their months all shown
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     findings = audit([survey_copy])
     assert sorted({(f.kind, f.where) for f in findings}) == sorted(
