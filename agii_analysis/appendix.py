@@ -417,6 +417,13 @@ _GROUP_VALUES = ["n", "n_satisfaction", "pct_satisfied", "lo", "hi", "pct_rounde
                  "n_nps", "nps", "nps_lo", "nps_hi", "nps_rounded"]
 
 
+def _group_suppress(df: pd.DataFrame) -> pd.DataFrame:
+    """[c] in the hidden groups' cells; the NPS cells by their own flag, where the table has it."""
+    own = "nps_suppressed" in df.columns
+    df = _suppress(df, [c for c in _GROUP_VALUES if not (own and c in NPS_GROUP_VALUES)])
+    return _suppress(df, list(NPS_GROUP_VALUES), flag="nps_suppressed")
+
+
 def _group_columns() -> list[Column]:
     return [Column("n", "Respondenten", "count"),
             Column("n_satisfaction", "Antwoorden op de schaal", "count"),
@@ -431,7 +438,7 @@ def _breakdowns(r: Results) -> Table | None:
     df = r.breakdowns
     if df.empty:
         return None
-    df = _suppress(_suppress(df, _GROUP_VALUES), list(NPS_GROUP_VALUES), flag="nps_suppressed")
+    df = _group_suppress(df)
     cols = [Column("question_label", "Indeling"), Column("group", "Groep"), *_group_columns(),
             Column("question", "Code indeling"), Column("group_code", "Code groep", "general")]
     return Table("Uitsplitsingen", "tabel_uitsplitsingen", f"Tevredenheid en NPS per groep {r.year}",
@@ -443,7 +450,7 @@ def _trend(r: Results) -> Table | None:
     df = r.trend
     if df.empty:
         return None
-    df = _suppress(_suppress(df, _GROUP_VALUES), list(NPS_GROUP_VALUES), flag="nps_suppressed")
+    df = _group_suppress(df)
     df["period_type_nl"] = [PERIOD_LABELS.get(p, p) for p in df["period_type"]]
     cols = [Column("period_type_nl", "Indeling"), Column("period_label", "Periode"), *_group_columns(),
             Column("period", "Nummer periode", "points")]

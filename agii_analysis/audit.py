@@ -86,8 +86,8 @@ GROUP_COUNT_HEADERS = ("Respondenten", "Aantal antwoorden (noemer)", "Aantal res
 # Results tables with one row per group or figure: (table, grouping column or None, count
 # column, figure columns, the flag that hides them)
 _GROUP_TABLES = (
-    ("breakdowns", "question", "n", ("n_satisfaction", "pct_satisfied", "pct_rounded", "nps", "nps_rounded"), "suppressed"),
-    ("trend", "period_type", "n", ("n_satisfaction", "pct_satisfied", "pct_rounded", "nps", "nps_rounded"), "suppressed"),
+    ("breakdowns", "question", "n", ("n_satisfaction", "pct_satisfied", "pct_rounded"), "suppressed"),
+    ("trend", "period_type", "n", ("n_satisfaction", "pct_satisfied", "pct_rounded"), "suppressed"),
     ("breakdowns", "question", "n_nps", ("nps", "nps_lo", "nps_hi", "nps_rounded"), "nps_suppressed"),
     ("trend", "period_type", "n_nps", ("nps", "nps_lo", "nps_hi", "nps_rounded"), "nps_suppressed"),
     ("response_by", "dimension", "respondents", ("complete", "partial", "response_rate"), "suppressed"),

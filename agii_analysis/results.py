@@ -380,7 +380,9 @@ def _group_figures(groups: pd.Series, head: pd.Series, npsc: pd.Series | None, c
 def _group_rows(groups: pd.Series, head: pd.Series, npsc: pd.Series | None, codebook, year, threshold,
                 order: list, labels: dict, complement: bool = True) -> pd.DataFrame:
     """Figures per group with their flags, values still in place: `suppressed` (the
-    group), `nps_suppressed` (its NPS, which rests on its own answers); with
+    group's count and % (heel) tevreden: too few respondents or scale answers),
+    `nps_suppressed` (its NPS: too few respondents or NPS answers; a group with
+    plenty of NPS answers keeps its NPS when only its scale answers are few); with
     `complement=False` only the small groups themselves (the trend nests them first)."""
     rows = []
     for code in order:
@@ -399,8 +401,8 @@ def _group_rows(groups: pd.Series, head: pd.Series, npsc: pd.Series | None, code
         return df
     df["suppressed"] = suppress(df["n"], threshold, base=df["n_satisfaction"], complement=complement).to_numpy()
     if "n_nps" in df.columns:
-        n_nps = df["n_nps"].astype(float)
-        hidden = df["suppressed"] | ((n_nps > 0) & (n_nps < threshold))
+        n, n_nps = df["n"].astype(float), df["n_nps"].astype(float)
+        hidden = ((n > 0) & (n < threshold)) | ((n_nps > 0) & (n_nps < threshold))
         df["nps_suppressed"] = (_complement(hidden, n_nps) if complement else hidden).to_numpy()
     return df
 
@@ -410,7 +412,8 @@ def _empty_hidden(df: pd.DataFrame) -> pd.DataFrame:
     df = df.copy()
     if "nps_suppressed" in df.columns:
         df.loc[df["nps_suppressed"], list(NPS_GROUP_VALUES)] = np.nan
-    value_cols = [c for c in df.columns if c not in ("group_code", "group", "suppressed", "nps_suppressed")]
+    nps_own = NPS_GROUP_VALUES if "nps_suppressed" in df.columns else ()  # the NPS follows its own flag
+    value_cols = [c for c in df.columns if c not in ("group_code", "group", "suppressed", "nps_suppressed", *nps_own)]
     df.loc[df["suppressed"], value_cols] = np.nan
     return df[df["n"].fillna(1) > 0].reset_index(drop=True)
 
@@ -423,9 +426,6 @@ def _nest(quarters: pd.DataFrame, months: pd.DataFrame) -> None:
     for flag, count in (("suppressed", "n"), ("nps_suppressed", "n_nps")):
         if flag not in months.columns or flag not in quarters.columns:
             continue
-        if flag == "nps_suppressed":  # a hidden group hides its NPS
-            months[flag] |= months["suppressed"]
-            quarters[flag] |= quarters["suppressed"]
         changed = True
         while changed:
             changed = False
@@ -782,7 +782,7 @@ def _trend(h, head, npsc, codebook, year, threshold):
         for df in frames.values():
             df["suppressed"] = _complement(df["suppressed"], df["n"]).to_numpy()
             if "nps_suppressed" in df.columns:
-                df["nps_suppressed"] = _complement(df["nps_suppressed"] | df["suppressed"], df["n_nps"]).to_numpy()
+                df["nps_suppressed"] = _complement(df["nps_suppressed"], df["n_nps"]).to_numpy()
     parts = []
     for period, df in frames.items():
         df = _empty_hidden(df)

@@ -347,3 +347,28 @@ def test_trend_text_counts_the_hidden_periods(few_nps):
     t["suppressed"] = True
     assert report.trend_text(dataclasses.replace(few_nps, trend=t)).data.startswith(
         "Per kwartaal: geen enkel kwartaal getoond. Niet getoond")
+
+
+def test_a_group_with_few_scale_answers_keeps_its_nps(tmp_path):
+    """A language edition without the headline question: the group's % (heel) tevreden is
+    hidden (with its complement), its NPS, on plenty of NPS answers, still shows."""
+    params = load_params(PARAMS_DIR / "2022" / "na_aanbod_mo.yaml")
+    h = prepare(params)
+    r = h.responses
+    big = h.used["language"].astype(str).value_counts().index[0]
+    in_big = (r["question"] == load_codebook("na_aanbod_mo").headline) & (r["language"].astype(str) == big)
+    keep = set(r.loc[in_big, "respondent_id"].astype(str).unique()[:FEW])
+    gap = dataclasses.replace(h, responses=r[~(in_big & ~r["respondent_id"].astype(str).isin(keep))].reset_index(drop=True))
+    res = compute(params, harmonised=gap)
+    b = res.breakdowns[res.breakdowns["question"] == "taal_vragenlijst"].set_index("group_code")
+    assert b.loc[big, "suppressed"] and np.isnan(float(b.loc[big, "pct_satisfied"])) and np.isnan(float(b.loc[big, "n"]))
+    assert b["suppressed"].sum() == 2  # with its complement
+    assert not b["nps_suppressed"].any() and b.loc[big, "n_nps"] > 100 and not np.isnan(b.loc[big, "nps"])
+    table = re.sub(r">\s+<", "><", report.breakdown_table(res, "taal_vragenlijst").data)
+    row = re.search(rf"<td>{re.escape(str(b.loc[big, 'group']))}</td>(.*?)</tr>", table).group(1)
+    assert row.startswith("<td>[c]</td><td>[c]</td><td>[c]</td>") and row.endswith(f"<td>{report.signed(b.loc[big, 'nps_rounded'])}</td>")
+    header, rows = _sheet_rows(write_appendix(res, tmp_path / "app.xlsx"), "Uitsplitsingen")
+    mine = next(x for x in rows if x[header.index("Code indeling")] == "taal_vragenlijst" and x[header.index("Code groep")] == big)
+    assert mine[_col(header, "% (heel) tevreden")] == "[c]" and mine[_col(header, "Respondenten")] == "[c]"
+    assert mine[_col(header, "NPS")] == pytest.approx(b.loc[big, "nps"])
+    assert list(small_groups_json(res.to_dict(), res.threshold)) == []
