@@ -418,9 +418,8 @@ _GROUP_VALUES = ["n", "n_satisfaction", "pct_satisfied", "lo", "hi", "pct_rounde
 
 
 def _group_suppress(df: pd.DataFrame) -> pd.DataFrame:
-    """[c] in the hidden groups' cells; the NPS cells by their own flag, where the table has it."""
-    own = "nps_suppressed" in df.columns
-    df = _suppress(df, [c for c in _GROUP_VALUES if not (own and c in NPS_GROUP_VALUES)])
+    """[c] in the hidden groups' cells; the NPS cells (if any) by their own flag."""
+    df = _suppress(df, [c for c in _GROUP_VALUES if c not in NPS_GROUP_VALUES])
     return _suppress(df, list(NPS_GROUP_VALUES), flag="nps_suppressed")
 
 

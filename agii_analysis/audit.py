@@ -510,28 +510,23 @@ def _rows(data: dict, table: str) -> list[tuple[int, dict]]:
 
 
 def _months_in_quarters(trend) -> Iterator[tuple[str, str, str]]:
-    """A hidden month next to its shown quarter and shown other months: the quarter minus
-    the months reveals it (for the whole group, and for its NPS)."""
+    """A hidden month that its shown quarter minus the quarter's shown months reveals, or
+    a hidden quarter that its shown months add up to (for the group, and for its NPS)."""
     rows = _rows({"trend": trend}, "trend")
+    quarters = [(i, r) for i, r in rows if r.get("period_type") == "quarter"]
     for flag in ("suppressed", "nps_suppressed"):
-        quarters = {int(_number(r.get("period")) or 0): r for _, r in rows if r.get("period_type") == "quarter"}
-        for q, quarter in quarters.items():
-            if quarter.get(flag) or flag not in quarter:
+        for qi, quarter in quarters:
+            if flag not in quarter:
                 continue
-            months = [(i, r) for i, r in rows if r.get("period_type") == "month"
+            q = int(_number(quarter.get("period")) or 0)
+            months = [(i, r) for i, r in rows if r.get("period_type") == "month" and flag in r
                       and 3 * q - 2 <= (_number(r.get("period")) or 0) <= 3 * q]
             hidden = [i for i, r in months if r.get(flag)]
-            if len(hidden) == 1:
+            if not quarter.get(flag) and len(hidden) == 1:
                 yield (f"$.trend[{hidden[0]}]", "complementary-disclosure",
                        f"the only month hidden ({flag}) in quarter K{q}, which is shown: the quarter minus the "
                        "other months reveals it")
-        for qi, quarter in ((i, r) for i, r in rows if r.get("period_type") == "quarter"):
-            q = int(_number(quarter.get("period")) or 0)
-            if not quarter.get(flag):
-                continue
-            months = [r for _, r in rows if r.get("period_type") == "month"
-                      and 3 * q - 2 <= (_number(r.get("period")) or 0) <= 3 * q and flag in r]
-            if months and not any(r.get(flag) for r in months):
+            elif quarter.get(flag) and months and not hidden:
                 yield (f"$.trend[{qi}]", "complementary-disclosure",
                        f"quarter K{q} is hidden ({flag}) but all its months are shown: they add up to it")
 

@@ -250,9 +250,10 @@ def nps_chart(res: Results):
 
 
 def _rated_aspects(res: Results) -> pd.DataFrame:
-    """The aspects with a figure: rated on the scale, by at least the threshold."""
+    """The aspects with a figure: rated on the scale, by at least the threshold (a
+    suppressed aspect's n is empty)."""
     a = res.aspects
-    return a[(a["n"].fillna(0) > 0) & ~_flagged(a)] if len(a) else a
+    return a[a["n"].fillna(0) > 0] if len(a) else a
 
 
 def aspects_chart(res: Results) -> Image | Markdown:
@@ -329,8 +330,8 @@ def breakdown_table(res: Results, question: str):
         "Interval": ["[c]" if s else f"{pct(lo, 1)} – {pct(hi, 1)}" for lo, hi, s in zip(b["lo"], b["hi"], b["suppressed"])],
     })
     if "nps_rounded" in b:
-        hidden = b["nps_suppressed"] if "nps_suppressed" in b else b["suppressed"]
-        out["NPS"] = ["[c]" if s else signed(v) if not pd.isna(v) else "–" for v, s in zip(b["nps_rounded"], hidden)]
+        out["NPS"] = ["[c]" if s else signed(v) if not pd.isna(v) else "–"
+                      for v, s in zip(b["nps_rounded"], b["nps_suppressed"])]
     return _table(out)
 
 
@@ -375,8 +376,8 @@ def themes_chart(res: Results):
 
 def themes_text(res: Results) -> Markdown:
     t = res.themes
-    if _themes_hidden(res):
-        return Markdown(_themes_hidden(res))
+    if hidden := _themes_hidden(res):
+        return Markdown(hidden)
     if t.empty:
         return Markdown("Geen open antwoorden op de vraag 'Wat kunnen we volgens u verbeteren?'.")
     coded = t[t["theme"] != "ongecodeerd"]
@@ -427,13 +428,13 @@ def overview_table(results: list[Results]) -> HTML:
     rows = []
     for r in results:
         h = r.headline()
-        hidden_sat = h.get("pct_satisfied_suppressed")
+        hidden_sat = h["pct_satisfied_suppressed"]
         if h["diff"] is None:  # the publication's nvt: a first edition; else hidden or missing
             diff = "nvt" if h["first_measurement"] else "[c]" if hidden_sat else "–"
         else:
             diff = signed(h["diff"]) + (" [b]" if h["comparable"] is False else "")
         rows.append({"Type bevraging": h["type"], "Wie": h["who"], "Jaar": h["year"],
-                     "Net Promotor Score": ("[c]" if h.get("nps_suppressed") else "nvt" if h["nps"] is None
+                     "Net Promotor Score": ("[c]" if h["nps_suppressed"] else "nvt" if h["nps"] is None
                                             else signed(h["nps"]).replace("+", "")),
                      "% (heel) tevreden": "[c]" if hidden_sat else h["pct_satisfied"], "Verschil t.o.v. jaar x−1": diff})
     return _table(pd.DataFrame(rows))

@@ -370,6 +370,20 @@ def _complement(hidden: pd.Series, counts: pd.Series) -> pd.Series:
     return hidden
 
 
+_FLAGS = (("suppressed", "n"), ("nps_suppressed", "n_nps"))  # a group table's flags and the counts they rest on
+
+
+def _complete(df: pd.DataFrame, flags=_FLAGS) -> bool:
+    """Apply the complements of a group table's flags (in place); whether any flag changed."""
+    changed = False
+    for flag, count in flags:
+        if flag in df.columns:
+            again = _complement(df[flag], df[count])
+            changed |= bool((again != df[flag]).any())
+            df[flag] = again
+    return changed
+
+
 def _group_figures(groups: pd.Series, head: pd.Series, npsc: pd.Series | None, codebook, year, threshold,
                    order: list, labels: dict) -> pd.DataFrame:
     """The headline figures per group, the hidden ones emptied (see `_group_rows`)."""
@@ -399,20 +413,21 @@ def _group_rows(groups: pd.Series, head: pd.Series, npsc: pd.Series | None, code
     df = pd.DataFrame(rows)
     if df.empty:
         return df
-    df["suppressed"] = suppress(df["n"], threshold, base=df["n_satisfaction"], complement=complement).to_numpy()
+    df["suppressed"] = suppress(df["n"], threshold, base=df["n_satisfaction"], complement=False)
     if "n_nps" in df.columns:
         n, n_nps = df["n"].astype(float), df["n_nps"].astype(float)
-        hidden = ((n > 0) & (n < threshold)) | ((n_nps > 0) & (n_nps < threshold))
-        df["nps_suppressed"] = (_complement(hidden, n_nps) if complement else hidden).to_numpy()
+        df["nps_suppressed"] = ((n > 0) & (n < threshold)) | ((n_nps > 0) & (n_nps < threshold))
+    if complement:
+        _complete(df)
     return df
 
 
 def _empty_hidden(df: pd.DataFrame) -> pd.DataFrame:
     """Empty the values of the hidden groups (and NPS); groups without respondents go."""
     df = df.copy()
-    if "nps_suppressed" in df.columns:
-        df.loc[df["nps_suppressed"], list(NPS_GROUP_VALUES)] = np.nan
     nps_own = NPS_GROUP_VALUES if "nps_suppressed" in df.columns else ()  # the NPS follows its own flag
+    if nps_own:
+        df.loc[df["nps_suppressed"], list(nps_own)] = np.nan
     value_cols = [c for c in df.columns if c not in ("group_code", "group", "suppressed", "nps_suppressed", *nps_own)]
     df.loc[df["suppressed"], value_cols] = np.nan
     return df[df["n"].fillna(1) > 0].reset_index(drop=True)
@@ -423,7 +438,7 @@ def _nest(quarters: pd.DataFrame, months: pd.DataFrame) -> None:
     from its shown quarter minus the quarter's other months, nor a hidden quarter from
     its shown months. Hide one more month of the quarter (or the quarter itself) and
     redo the complements within quarters and months until nothing changes."""
-    for flag, count in (("suppressed", "n"), ("nps_suppressed", "n_nps")):
+    for flag, count in _FLAGS:
         if flag not in months.columns or flag not in quarters.columns:
             continue
         changed = True
@@ -443,11 +458,8 @@ def _nest(quarters: pd.DataFrame, months: pd.DataFrame) -> None:
                 elif quarter[flag] and quarter[count] > 0 and not hidden.any() and len(shown):  # sum of its months
                     months.loc[shown.idxmin(), flag] = True
                     changed = True
-            for df in (quarters, months):
-                again = _complement(df[flag], df[count])
-                if (again != df[flag]).any():
-                    df[flag] = again
-                    changed = True
+            changed |= _complete(quarters, [(flag, count)])
+            changed |= _complete(months, [(flag, count)])
 
 
 # ------------------------------------------------------------------ compute
@@ -778,11 +790,9 @@ def _trend(h, head, npsc, codebook, year, threshold):
             frames[period] = df
     if len(frames) == 2:
         _nest(frames["quarter"], frames["month"])
-    else:  # one period type: its complement only
+    else:  # one period type: its complements only
         for df in frames.values():
-            df["suppressed"] = _complement(df["suppressed"], df["n"]).to_numpy()
-            if "nps_suppressed" in df.columns:
-                df["nps_suppressed"] = _complement(df["nps_suppressed"], df["n_nps"]).to_numpy()
+            _complete(df)
     parts = []
     for period, df in frames.items():
         df = _empty_hidden(df)
@@ -804,8 +814,9 @@ def _themes(h, params: Params, threshold: int):
     coded = code_answers(texts, langs, book, survey=params.survey)
     table = theme_table(coded, len(texts), None, book)
     quotes = pd.DataFrame(columns=["theme", "quote"])
-    table["suppressed"] = _small(len(texts), threshold)  # fewer open answers than the threshold
-    if table["suppressed"].any():  # nor quotes: they come from that small group
+    hidden = _small(len(texts), threshold)  # fewer open answers than the threshold
+    table["suppressed"] = hidden
+    if hidden:  # nor quotes: they come from that small group
         table[["n", "share", "lo", "hi"]] = np.nan
         place = {t: i for i, t in enumerate(coded.columns)}  # the theme file's order, "ongecodeerd" last:
         table = table.sort_values("theme", key=lambda t: t.map(place).fillna(len(place)), kind="stable")
