@@ -308,18 +308,48 @@ def _csv_field_limit(text: str) -> None:
         csv.field_size_limit(min(len(text) + 1, sys.maxsize))
 
 
+_SEP_LINE = re.compile(r"sep=([,;\t|])\r?\n")  # Excel's hint line above the header
+
+
+def _unclosed_quote(body: bytes, sep: str, where: _Where) -> None:
+    """A quoted cell that never ends (a cut-off file) is closed silently at the end of
+    the file by the parsers, keeping a cut-off answer. Quotes come in pairs, so only an
+    odd count is parsed again, strictly (a stray quote inside a cell is no quoting)."""
+    if not body.count(b'"') % 2:
+        return
+    reader = csv.reader(io.StringIO(body.decode("latin-1"), newline=""), delimiter=sep, strict=True)
+    records, line = 0, 0
+    try:
+        for _ in reader:
+            records, line = records + 1, reader.line_num
+    except csv.Error as exc:
+        if "end of data" in str(exc):
+            raise where.error(
+                f"ends inside a quoted cell: the quote in row {records + 1} (line {line + 1} of the file) is never closed",
+                row=records + 1,
+                expected="a complete export (the file is cut off, or a quote is missing): re-export or copy it again",
+            ) from None
+
+
 def _read_csv(raw: bytes, where: _Where) -> tuple[list[pa.Array], str]:
     bom = raw.startswith(codecs.BOM_UTF8)
     if not raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and b"\x00" not in raw:
         # Fast path for the usual UTF-8 file: Arrow validates the UTF-8 itself, so the
         # bytes go in as they are; any other file is decoded first (and checked).
         body = raw[len(codecs.BOM_UTF8):] if bom else raw
+        hint = _SEP_LINE.match(body[:8].decode("latin-1"))
+        body = body[hint.end():] if hint else body
         head = body[: 1 << 16].decode("latin-1")
-        columns = _csv_arrow(body, head, _detect_separator(head))
+        sep = hint.group(1) if hint else _detect_separator(head)
+        _unclosed_quote(body, sep, where)
+        columns = _csv_arrow(body, head, sep)
         if columns is not None:
             return columns, "utf-8-sig" if bom else "utf-8"
     text, encoding = _decode(raw, where)
-    sep = _detect_separator(text)
+    hint = _SEP_LINE.match(text)
+    text = text[hint.end():] if hint else text
+    sep = hint.group(1) if hint else _detect_separator(text)
+    _unclosed_quote(text.encode("utf-8"), sep, where)
     _csv_field_limit(text)
     tried = encoding in ("utf-8", "utf-8-sig")  # the fast path above had it already
     columns = None if tried else _csv_arrow(text.encode("utf-8"), text[: 1 << 16], sep)
@@ -435,7 +465,8 @@ def _read_xlsx(raw: bytes, sheet: str | int | None, where: _Where,
     fast = _xlsx_arrow(raw, sheet) if is_zip else None
     if fast is not None:
         where.sheet = fast[1]
-        return fast
+        _check_cell_values(raw, fast[2], where)
+        return fast[:2]
     # the slow path, and the one that explains what is wrong with a workbook
     wb = _open_workbook(raw, where, is_zip)
     name = _choose_sheet(wb, sheet, where)
@@ -444,10 +475,12 @@ def _read_xlsx(raw: bytes, sheet: str | int | None, where: _Where,
         rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
     except Exception as exc:
         raise where.error(f"{_DAMAGED}: {exc}") from exc
+    if is_zip:
+        _check_cell_values(raw, wb.sheet_names.index(name), where)
     return _columns_of_rows(rows), name
 
 
-def _xlsx_arrow(raw: bytes, sheet: str | int | None) -> tuple[list[pa.Array], str] | None:
+def _xlsx_arrow(raw: bytes, sheet: str | int | None) -> tuple[list[pa.Array], str, int] | None:
     """Fast path: fastexcel (calamine underneath) straight into Arrow text columns.
 
     Taken only for a plain export: one sheet (or the one asked for) whose used area
@@ -473,33 +506,83 @@ def _xlsx_arrow(raw: bytes, sheet: str | int | None) -> tuple[list[pa.Array], st
         return None
     if _meta_role(_clean_header(columns[0][0].as_py())) != "respondent_id":
         return None
-    return columns, names[index]
+    return columns, names[index], index
+
+
+def _sheet_part(zf: zipfile.ZipFile, index: int) -> str | None:
+    """The zip member holding worksheet `index` (workbook order), or None."""
+    book = zf.read("xl/workbook.xml")
+    rels = zf.read("xl/_rels/workbook.xml.rels")
+    sheets = re.findall(rb"<(?:\w+:)?sheet\b[^>]*>", book)
+    if index >= len(sheets):
+        return None
+    rid = re.search(rb'\s\w+:id="([^"]+)"', sheets[index])
+    if not rid:
+        return None
+    target = None
+    for rel in re.findall(rb"<(?:\w+:)?Relationship\b[^>]*>", rels):
+        if re.search(rb'\sId="' + re.escape(rid.group(1)) + rb'"', rel):
+            found = re.search(rb'\sTarget="([^"]+)"', rel)
+            target = found.group(1).decode() if found else None
+    if not target:
+        return None
+    return target.lstrip("/") if target.startswith("/") else "xl/" + target
 
 
 def _starts_at_a1(raw: bytes, index: int) -> bool:
     """Whether the first cell in the XML of worksheet `index` is a filled A1 (fastexcel
     returns the used area, which must then begin at A1 for rows and letters to hold)."""
     with zipfile.ZipFile(io.BytesIO(raw)) as zf:
-        book = zf.read("xl/workbook.xml")
-        rels = zf.read("xl/_rels/workbook.xml.rels")
-        sheets = re.findall(rb"<(?:\w+:)?sheet\b[^>]*>", book)
-        if index >= len(sheets):
+        part = _sheet_part(zf, index)
+        if part is None:
             return False
-        rid = re.search(rb'\s\w+:id="([^"]+)"', sheets[index])
-        if not rid:
-            return False
-        target = None
-        for rel in re.findall(rb"<(?:\w+:)?Relationship\b[^>]*>", rels):
-            if re.search(rb'\sId="' + re.escape(rid.group(1)) + rb'"', rel):
-                found = re.search(rb'\sTarget="([^"]+)"', rel)
-                target = found.group(1).decode() if found else None
-        if not target:
-            return False
-        part = target.lstrip("/") if target.startswith("/") else "xl/" + target
         with zf.open(part) as fh:
             head = fh.read(1 << 16)
     m = _FIRST_CELL.search(head)
     return bool(m) and re.search(rb'\sr="A1"', m.group(1)) is not None and not m.group(2)
+
+
+_ERROR_CELL = re.compile(rb'<(?:\w+:)?c\b[^>]*\bt="e"[^>]*>')
+_FORMULA_WITHOUT_VALUE = re.compile(  # no <v> after the formula, or an empty <v/> (openpyxl)
+    rb'(?:</(?:\w+:)?f>|<(?:\w+:)?f\b[^>]*/>)\s*(?:<(?:\w+:)?v\s*/>\s*)?</(?:\w+:)?c>')
+_CELL_REF = re.compile(rb'\br="([A-Z]+)([0-9]+)"')
+
+
+def _check_cell_values(raw: bytes, index: int, where: _Where) -> None:
+    """Excel error cells (#N/A) and formulas without a stored result (a workbook written
+    by a program, never opened in Excel) both read as blank: their answers would be lost
+    without a word. The sheet's XML is scanned for either (a plain export has neither)."""
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(raw))
+        part = _sheet_part(zf, index)
+        if part is None:
+            return
+        tail = b""
+        with zf.open(part) as fh:
+            while chunk := fh.read(1 << 22):
+                block, tail = tail + chunk, b""
+                if b't="e"' not in block and b"<f" not in block and b":f" not in block:
+                    tail = block[-4096:]
+                    continue
+                for pattern, problem in ((_ERROR_CELL, "an Excel error"), (_FORMULA_WITHOUT_VALUE, "a formula")):
+                    hit = pattern.search(block)
+                    if hit is None:
+                        continue
+                    cell = block.rfind(b"<c ", 0, hit.end()) if pattern is _FORMULA_WITHOUT_VALUE else hit.start()
+                    ref = _CELL_REF.search(block, cell, hit.end())
+                    column, row = (ref.group(1).decode(), int(ref.group(2))) if ref else (None, None)
+                    if pattern is _ERROR_CELL:
+                        value = re.match(rb"[^<]*(?:<(?:\w+:)?f\b.*?</(?:\w+:)?f>)?\s*<(?:\w+:)?v>([^<]*)<", block[hit.end():hit.end() + 4096], re.S)
+                        shown = f" ({value.group(1).decode()})" if value else ""
+                        raise where.error(f"cell holds an Excel error{shown}, which reads as blank", column=column, row=row,
+                                          expected="the answer as SurveyMonkey exported it: fix the cell or re-export")
+                    raise where.error("cell holds a formula without a stored result (the workbook was written by a "
+                                      "program and never saved in Excel), which reads as blank", column=column, row=row,
+                                      expected="values, not formulas: open and save the file in Excel or LibreOffice, "
+                                               "or write values")
+                tail = block[-4096:]
+    except (zipfile.BadZipFile, KeyError, OSError):
+        return  # the readers say what is wrong with the file
 
 
 # --------------------------------------------------------------------------- columns
@@ -710,6 +793,13 @@ def _build(grid: list[pa.Array], where: _Where,
             expected=f"the two header rows in rows 1 and 2 ({_RESPONDENT_HEADERS} in A1); delete the empty row"
                      + (" and the empty columns before the export" if first else ""),
         )
+    if _meta_role(h2[0]) == "respondent_id" and not any(_norm(v) in _SUB_LABELS for v in h1):
+        raise where.error(
+            f"the export starts in row 2 ({_short(h2[0])} in A2): row 1 holds something else "
+            f"({_short(next(v for v in h1 if v)) if any(h1) else 'nothing'})",
+            column="A", row=1,
+            expected=f"the two header rows in rows 1 and 2 ({_RESPONDENT_HEADERS} in A1): delete the row(s) above",
+        )
     if _meta_role(h2[0]) == "respondent_id" or (
         not h1[0] and any(_norm(v) in _SUB_LABELS for v in h1)
     ):
@@ -723,6 +813,11 @@ def _build(grid: list[pa.Array], where: _Where,
     if not h1[0]:
         raise where.error("not a SurveyMonkey export: cell A1 is empty", column="A", row=1,
                           expected=f"{_RESPONDENT_HEADERS} in A1")
+    if h1[0].startswith("ï»¿"):
+        raise where.error("cell A1 starts with ï»¿: the file was opened or saved with the wrong encoding "
+                          "(UTF-8 read as Windows-1252)", column="A", row=1,
+                          expected="the export as SurveyMonkey wrote it, or opened as UTF-8 (e.g. LibreOffice: "
+                                   "character set Unicode (UTF-8); Excel: Data > From Text/CSV, 65001: Unicode (UTF-8))")
     if _meta_role(h1[0]) != "respondent_id":
         raise where.error(f"not a SurveyMonkey export: cell A1 holds {_short(h1[0])}",
                           column="A", row=1, expected=f"{_RESPONDENT_HEADERS} in A1")
@@ -827,7 +922,7 @@ def _build(grid: list[pa.Array], where: _Where,
         columns.append(ExportColumn(j, column_letter(j), question, h2[j], key))
 
     def texts(role: str) -> pd.Series:
-        return _str_series(cells(roles[role]) if role in roles else pa.nulls(len(rows), pa.string()))
+        return _str_series(_arrow_cells(cells, roles, role, len(rows)))
 
     def dates(role: str) -> pd.Series:
         if role not in roles:
@@ -840,7 +935,8 @@ def _build(grid: list[pa.Array], where: _Where,
     start, end = _pmap(dates, ("start", "end"))
     meta = pd.DataFrame({
         "respondent_id": _str_series(ids),
-        "collector_id": texts("collector_id"),
+        "collector_id": _str_series(pc.replace_substring_regex(  # 402093355.0: a number Excel stored as float
+            _arrow_cells(cells, roles, "collector_id", len(rows)), r"^\s*(\d+)\.0+\s*$", r"\1")),
         "start": start,
         "end": end,
         "language": texts("language"),
@@ -848,6 +944,10 @@ def _build(grid: list[pa.Array], where: _Where,
     })
     return meta, {c.key: cells(c.position) for c in columns}, columns, dropped
 
+
+
+def _arrow_cells(cells, roles: dict, role: str, n: int) -> pa.Array:
+    return cells(roles[role]) if role in roles else pa.nulls(n, pa.string())
 
 
 # --------------------------------------------------------------------------- API

@@ -228,6 +228,42 @@ def _(tmp_path):
     return Expect(validate(f), "omgewisseld.csv", err=("row 1", "header rows are swapped", "expected row 1 with"))
 
 
+@case("title-row-above-the-export")
+def _(tmp_path):
+    rows = grid(2)
+    f = xlsx(tmp_path / "titel.xlsx", [["KTO vorming 2022"], *rows])
+    return Expect(validate(f), "titel.xlsx", err=("sheet 'Sheet1'", "column A", "row 1", "the export starts in row 2",
+                                                 "row 1 holds something else ('KTO vorming 2022')",
+                                                 "delete the row(s) above"))
+
+
+@case("csv-opened-with-the-wrong-encoding")
+def _(tmp_path):
+    rows = grid(2)
+    rows[0][0] = "ï»¿" + rows[0][0]  # a UTF-8 byte order mark read as Windows-1252, saved again
+    f = write_csv(tmp_path / "mojibake.csv", rows)
+    return Expect(validate(f), "mojibake.csv", err=("column A", "row 1", "starts with ï»¿", "wrong encoding",
+                                                   "opened as UTF-8"))
+
+
+@case("csv-with-excel-sep-line")
+def _(tmp_path):
+    f = write_csv(tmp_path / "sep.csv", grid(3), sep=";")
+    f.write_bytes(b"sep=;\r\n" + f.read_bytes())
+    return Expect(validate(f), "sep.csv", code=0, out=("sep.csv (utf-8): 3 rows", "read 3, used 3"))
+
+
+@case("csv-cut-off-inside-a-quoted-answer")
+def _(tmp_path):
+    rows = grid(3)
+    rows[4][-1] = "De lokalen waren te koud, en de koffie was op"
+    f = write_csv(tmp_path / "afgebroken.csv", rows)
+    data = f.read_bytes()
+    f.write_bytes(data[: data.rindex(b"koud") + 4])  # cut off after "...te koud"
+    return Expect(validate(f), "afgebroken.csv", err=("row 5", "ends inside a quoted cell", "row 5 (line 5 of the file)",
+                                                     "expected a complete export"))
+
+
 @case("empty-first-row-csv")
 def _(tmp_path):
     rows = grid(2)

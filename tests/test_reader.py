@@ -695,3 +695,46 @@ def test_real_exports(name, respondents, total_columns, encoding):
     assert raw.meta["row"].iloc[0] == 3
     assert not any("<br" in c.question or "  " in c.question for c in raw.columns)
     assert len(set(c.key for c in raw.columns)) == len(raw.columns)
+
+
+def _workbook_with(tmp_path, cell=None, value=None, data_type=None) -> Path:
+    """A small export as XLSX (written by openpyxl, as a script would), one cell edited."""
+    rows = export_rows([("Hoe tevreden bent u?", ["Response"])],
+                       [[*meta(11400000001 + i), "Tevreden"] for i in range(3)])
+    wb = openpyxl.Workbook()
+    for row in rows:
+        wb.active.append(row)
+    if cell:
+        wb.active[cell].value = value
+        if data_type:
+            wb.active[cell].data_type = data_type
+    path = tmp_path / "bewerkt.xlsx"
+    wb.save(path)
+    return path
+
+
+@pytest.mark.parametrize("cell, value, data_type, problem", [
+    ("J4", "#N/A", "e", "column J, row 4: cell holds an Excel error (#N/A), which reads as blank"),
+    ("J4", "=1+1", None, "column J, row 4: cell holds a formula without a stored result"),
+    ("D5", '=TEXT(C5,"mm/dd/yyyy")', None, "column D, row 5: cell holds a formula without a stored result"),
+])
+def test_cells_that_would_read_as_blank_are_named(tmp_path, cell, value, data_type, problem):
+    """An Excel error or a formula nobody computed reads as an empty cell: an answer (or
+    a date) lost without a word, so the reader names the cell instead."""
+    with pytest.raises(AgiiError) as err:
+        read_export(_workbook_with(tmp_path, cell, value, data_type))
+    assert f"bewerkt.xlsx, sheet 'Sheet', {problem}" in str(err.value)
+
+
+def test_a_workbook_without_errors_or_formulas_reads(tmp_path):
+    export = read_export(_workbook_with(tmp_path))
+    assert len(export.meta) == 3 and export.answers.notna().all().all()
+
+
+def test_a_collector_id_stored_as_a_number_by_excel_is_the_same_collector(tmp_path):
+    """402093355.0 (a re-saved workbook) and 402093355 are one collector, as for ids."""
+    rows = export_rows([("Hoe tevreden bent u?", ["Response"])],
+                       [[*meta(11400000001 + i, collector=c), "Tevreden"]
+                        for i, c in enumerate(["431234567.0", "431234567", " 431234567.00 ", "431234568"])])
+    export = read_export(write_csv(tmp_path / "c.csv", rows))
+    assert export.meta["collector_id"].tolist() == ["431234567"] * 3 + ["431234568"]
