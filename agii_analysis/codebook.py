@@ -28,7 +28,7 @@ NOT_APPLICABLE = "not_applicable"
 
 _SURVEY_KEYS = {
     "survey", "title", "short_title", "client_group", "cadence", "languages",
-    "scale_by_year", "headline", "nps", "breakdowns", "subgroups", "questions", "first_year",
+    "scale_by_year", "headline", "nps", "improvement", "breakdowns", "subgroups", "questions", "first_year",
 }
 _QUESTION_KEYS = {
     "type", "label", "text", "options", "items", "from_year", "until_year",
@@ -59,6 +59,7 @@ class Option:
     code: int
     labels: dict[str, str]
     kind: str = "choice"  # choice | scale | no_opinion | not_applicable
+    also: tuple[str, ...] = ()  # other wordings of the label in exports (matched, never shown)
 
     @property
     def nl(self) -> str:
@@ -82,6 +83,7 @@ class Question:
     no_opinion: bool = True
     other: bool = False
     numeric_offset: int = 1
+    item_also: dict[str, tuple[str, ...]] = field(default_factory=dict)  # other wordings per item
 
     def asked_in(self, year: int) -> bool:
         return (self.from_year is None or year >= self.from_year) and (
@@ -126,6 +128,7 @@ class Codebook:
     nps_bands: dict
     path: Path
     first_year: int | None = None  # the survey's first edition: no previous measurement ("nvt")
+    improvement: str | None = None  # the open question whose answers are coded in improvement themes
 
     def scale_name(self, year: int) -> str:
         """Scale version in force in `year`: the entry of the latest year not after it."""
@@ -198,7 +201,7 @@ def _load_yaml(path: Path):
 def _labels(path, key, entry, required_nl=True) -> dict[str, str]:
     labels = {}
     for lang, value in entry.items():
-        if lang == "code":
+        if lang in ("code", "also"):
             continue
         if lang not in LANGUAGES:
             _fail(path, f"{key}.{lang}", "unknown language", f"one of {', '.join(LANGUAGES)}")
@@ -208,6 +211,15 @@ def _labels(path, key, entry, required_nl=True) -> dict[str, str]:
     if required_nl and "nl" not in labels:
         _fail(path, key, "has no Dutch (nl) label")
     return labels
+
+
+def _also(path, key, entry) -> tuple[str, ...]:
+    """`also`: other wordings of a label (a changed answer option or matrix item)."""
+    value = entry.get("also", [])
+    value = [value] if isinstance(value, str) else value
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        _fail(path, f"{key}.also", "must be a label or a list of labels", "also: [Lokale overheid]")
+    return tuple(v.strip() for v in value)
 
 
 def _options(path, key, entries, kind="choice") -> tuple[Option, ...]:
@@ -225,13 +237,26 @@ def _options(path, key, entries, kind="choice") -> tuple[Option, ...]:
             _fail(path, f"{k}.code", f"duplicate code {code} (also at {seen_codes[code]})")
         seen_codes[code] = k
         labels = _labels(path, k, entry)
+        also = _also(path, k, entry)
         for lang, label in labels.items():
             norm = (lang, normalise_text(label))
             if norm in seen_labels:
                 _fail(path, f"{k}.{lang}", f"duplicate label {label!r} (also at {seen_labels[norm]})")
             seen_labels[norm] = k
-        out.append(Option(code, labels, kind))
+        out.append(Option(code, labels, kind, also))
+    _check_also(path, [(f"code {o.code}", f"{key}[{i}]", o.labels.values(), o.also)
+                       for i, o in enumerate(out)])
     return tuple(out)
+
+
+def _check_also(path, entries) -> None:
+    """Another wording (`also`) may not be a label, in any language, or another wording
+    of another option or item: entries are (name, key, labels, also)."""
+    owner = {normalise_text(label): name for name, _, labels, _ in entries for label in labels}
+    for name, key, _, also in entries:
+        for label in also:
+            if owner.setdefault(normalise_text(label), name) != name:
+                _fail(path, f"{key}.also", f"duplicate label {label!r} (also {owner[normalise_text(label)]})")
 
 
 @lru_cache(maxsize=None)
@@ -320,7 +345,7 @@ def _question(path, qid, spec, common) -> Question:
             _fail(path, f"{key}.options", f"codes {sorted(reserved)} are reserved for Geen mening / Niet van toepassing")
     elif spec.get("options") is not None:
         _fail(path, f"{key}.options", f"a {qtype} question takes no options")
-    items = {}
+    items, item_also = {}, {}
     if qtype == "matrix":
         raw_items = spec.get("items")
         if not isinstance(raw_items, dict) or not raw_items:
@@ -330,11 +355,14 @@ def _question(path, qid, spec, common) -> Question:
             if not isinstance(labels, dict):
                 _fail(path, f"{key}.items.{item_id}", "must map languages to labels")
             items[str(item_id)] = _labels(path, f"{key}.items.{item_id}", labels)
+            item_also[str(item_id)] = _also(path, f"{key}.items.{item_id}", labels)
             for lang, label in items[str(item_id)].items():
                 norm = (lang, normalise_text(label))
                 if norm in seen:
                     _fail(path, f"{key}.items.{item_id}.{lang}", f"duplicate item label {label!r} (also {seen[norm]})")
                 seen[norm] = item_id
+        _check_also(path, [(f"item {i}", f"{key}.items.{i}", items[i].values(), item_also[i])
+                           for i in items])
     for year_key in ("from_year", "until_year"):
         if spec.get(year_key) is not None and (
                 isinstance(spec[year_key], bool) or not isinstance(spec[year_key], int)):
@@ -355,6 +383,7 @@ def _question(path, qid, spec, common) -> Question:
         no_opinion=bool(spec.get("no_opinion", qtype in ("scale", "matrix"))),
         other=bool(spec.get("other", False)),
         numeric_offset=offset,
+        item_also=item_also,
     )
 
 
@@ -437,6 +466,8 @@ def _load_codebook(survey_or_path: str | Path, directory: str | Path | None = No
     _check_ref("headline", data["headline"], ("scale",))
     if data.get("nps"):
         _check_ref("nps", data["nps"], ("nps",))
+    if data.get("improvement"):
+        _check_ref("improvement", data["improvement"], ("open",))
     raw_breakdowns = data.get("breakdowns") or []
     if isinstance(raw_breakdowns, str):
         raw_breakdowns = [raw_breakdowns]
@@ -478,6 +509,7 @@ def _load_codebook(survey_or_path: str | Path, directory: str | Path | None = No
         nps_bands=common["nps"],
         path=path,
         first_year=_first_year(path, data.get("first_year")),
+        improvement=data.get("improvement") or None,
     )
 
 

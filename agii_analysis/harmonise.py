@@ -16,6 +16,7 @@ copy would count its answers twice.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -145,6 +146,9 @@ def _make_label_maps(codebook: Codebook, q: Question, year: int, language: str) 
     for lang in order:
         for opt in options:
             out.setdefault(normalise_text(opt.label(lang)), opt.code)
+    for opt in options:  # other wordings last: a label of the codebook always wins
+        for label in opt.also:
+            out.setdefault(normalise_text(label), opt.code)
     return out
 
 
@@ -174,12 +178,12 @@ def _match_columns(export: RawExport, codebook: Codebook, year: int):
         item_by_label = {}
         if q.type == "matrix":
             for item_id, labels in q.items.items():
-                for lab in labels.values():
+                for lab in [*labels.values(), *q.item_also.get(item_id, ())]:
                     item_by_label.setdefault(normalise_text(lab), item_id)
         option_by_label = {}
         if q.type in ("single", "multi", "scale"):
             for opt in codebook.answer_options(q, year):
-                for lab in opt.labels.values():
+                for lab in [*opt.labels.values(), *opt.also]:
                     option_by_label.setdefault(normalise_text(lab), opt.code)
         if q.type == "nps":
             option_by_label = {str(s): s for s in range(codebook.nps_bands["min"], codebook.nps_bands["max"] + 1)}
@@ -199,9 +203,45 @@ def _match_columns(export: RawExport, codebook: Codebook, year: int):
                 # expanded layout: one column per option, the cell holds the label
                 targets[col.key] = _Target(q, f"={option_by_label[sub]}", "option")
             else:
+                _check_comment(export, col, q, codebook, year, item_by_label, option_by_label)
                 targets[col.key] = _Target(q, "comment", "text")
                 comments.append(col.key)
     return targets, edition, unmatched, comments
+
+
+def _check_comment(export: RawExport, col, q: Question, codebook: Codebook, year: int,
+                   item_by_label: dict, option_by_label: dict) -> None:
+    """A column whose row-2 label is none of its question's items or options is read as a
+    comment box, unless its cells say otherwise: answers on the matrix's scale (an item
+    renamed in SurveyMonkey), or one label in every filled cell, the column's own or an
+    option's (an option renamed, expanded layout). Read as a comment, its answers would
+    silently not count."""
+    values = export.cells[col.key]
+    if values.null_count == len(values):
+        return
+    seen = {normalise_text(v) for v in pc.unique(values.drop_null()).to_pylist()}
+    if q.type == "matrix":
+        try:
+            options = codebook.answer_options(q, year)
+        except AgiiError:  # no scale for the year: the coding says so, for the columns it codes
+            return
+        labels = {normalise_text(lab) for o in options for lab in [*o.labels.values(), *o.also]}
+        if not seen <= labels and not all(v.isdigit() for v in seen):
+            return
+        what, known = "matrix item", [labels_["nl"] for labels_ in q.items.values()]
+    elif q.type in ("single", "scale", "multi") and len(seen) == 1 and (
+            seen == {normalise_text(col.sub)} or seen <= set(option_by_label)):  # one option's label throughout
+        what, known = "answer option", [o.nl for o in codebook.answer_options(q, year)]
+    else:
+        return
+    raise AgiiError(
+        f"the {what} {col.sub!r} of question {q.id!r} is not in the codebook (its cells hold answers, "
+        "so it is not a comment box)",
+        file=Path(export.path).name, sheet=export.sheet, column=col.letter, row=2,
+        expected=f"one of {'; '.join(known)}: if only the wording changed, add it to that {what} in codebook "
+                 f"{'_common.yaml (its scale point)' if q.type == 'scale' else codebook.path.name} as "
+                 f"`also: [{col.sub}]`; a new {what}: add it (from_year: {year})",
+    )
 
 
 def _check_no_repeats(export: RawExport, matched) -> None:
@@ -424,12 +464,16 @@ def harmonise(
     """
     import datetime as dt
 
+    if not exports:
+        raise AgiiError(f"no exports to harmonise for {codebook.survey} {year}",
+                        expected="one or more SurveyMonkey exports of the survey-year")
     period = period or (dt.date(year, 1, 1), dt.date(year, 12, 31))
     files, resp_parts, unknown, warnings = [], [], [], []
     label_names, label_table = _label_table(codebook, year)
     long = _Long({qid: i for i, qid in enumerate(codebook.questions)}, {}, label_table)
     offset = 0  # respondent number of each export's first row: rid = offset + row index
     sheet_of = {}  # file name -> sheet read, so later errors can name the sheet of an XLSX
+    numeric_files: set[str] = set()
     for export, _ in exports:
         sheet_of.setdefault(Path(export.path).name, export.sheet)
     for export, spec in exports:
@@ -457,6 +501,8 @@ def harmonise(
                 expected=f"one of {', '.join(codebook.languages)} (codebook {codebook.path.name})",
             )
         numeric = getattr(spec, "values", "text") == "numeric"
+        if numeric:
+            numeric_files.add(name)
         encoded_lang = pc.dictionary_encode(_arrow_text(languages))  # first-seen order, as pd.factorize
         lang_no, lang_names = encoded_lang.indices.to_numpy(), encoded_lang.dictionary.to_pylist()
         first_part = len(long.parts)
@@ -485,6 +531,7 @@ def harmonise(
         warnings.extend(f"{name}: {w}" for w in export.warnings)
     warnings.extend(key_questions_missing(codebook, year, files))
     found = {q for f in files for q in f.questions_matched}  # in at least one export
+    warnings.extend(_missing_in_some(codebook, files, found, sheet_of))
     missing = [q.id for q in codebook.questions_in(year)
                if q.id not in found and q.id not in (codebook.headline, codebook.nps)]
     if missing:
@@ -495,7 +542,12 @@ def harmonise(
         if unknown_labels == "error":
             u, expected = unknown[0]
             total = sum(x.count for x, _ in unknown)
-            more = f" ({total} unknown answers in all; see `agii validate`)" if total > u.count else ""
+            more = f" ({total} unknown answers in all; `agii validate --unknown-labels missing` lists them)" if total > u.count else ""
+            hint = _numeric_hint([x for x, _ in unknown if x.file == u.file], numeric_files)
+            more += hint
+            if not hint and not expected.startswith(("a whole number", "a position")):
+                expected += (f" (a new wording of one of them: add `also: [{u.label}]` to that option in "
+                             f"codebook {codebook.path.name})")
             more += _other_year_hint([r for r in resp_parts if r["source"].iat[0] == u.file], period)
             raise AgiiError(
                 f"unknown answer {u.label!r} for question {u.question!r}{more}",
@@ -576,6 +628,17 @@ def harmonise(
                       [u for u, _ in unknown], warnings)
 
 
+def _numeric_hint(unknown: list[UnknownLabel], numeric_files: set[str]) -> str:
+    """Every unknown answer of a file read as texts is a number: it is most likely a
+    numerical-value export."""
+    if not unknown or unknown[0].file in numeric_files:
+        return ""
+    if all(re.fullmatch(r"\s*\d+(\.0+)?\s*", x.label) for x in unknown):
+        return ("; every unknown answer is a number: is this a numerical-value export? Then say so "
+                "(`values: numeric` in the params file's input, `--numeric` for agii validate)")
+    return ""
+
+
 def _other_year_hint(resp_parts: list[pd.DataFrame], period) -> str:
     """When most End Dates of the file are outside the report period, its labels may be
     another year's (a scale changed): say so beside an unknown answer."""
@@ -588,6 +651,33 @@ def _other_year_hint(resp_parts: list[pd.DataFrame], period) -> str:
         return ""
     most = int(outside.dt.year.mode().iloc[0])
     return f"; most End Dates of the file are in {most}, outside the report period: is this the {most} export?"
+
+
+def _missing_in_some(codebook: Codebook, files: list[FileSummary], found: set[str], sheet_of: dict) -> list[str]:
+    """A question matched in one export but not in another (a wording changed in one
+    edition, an export of another survey, or a question added during the year): for the
+    headline question an error, as that file's respondents would all count as not
+    answering it; else a warning (an NPS question may be new from July on)."""
+    out = []
+    for f in files:
+        lacking = [q for q in codebook.questions if q in found and q not in f.questions_matched]
+        if not lacking:
+            continue
+        others = ", ".join(g.file for g in files if g is not f and set(lacking) & set(g.questions_matched))
+        unmatched = list(dict.fromkeys(k.split(" | ")[0] for k in f.unmatched_columns))
+        seen = f"; its columns that match no question: {'; '.join(repr(t[:80]) for t in unmatched[:3])}" if unmatched else ""
+        key = codebook.headline
+        if key in lacking:
+            texts = " or ".join(repr(t) for t in codebook.questions[key].texts["nl"])
+            raise AgiiError(
+                f"headline question {key!r} matched no column of this export, but it did in {others}{seen}",
+                file=f.file, sheet=sheet_of.get(f.file),
+                expected=f"every export of {codebook.survey} with the question {texts} (codebook {codebook.path.name}): "
+                         "a changed wording is added there as another text; an export of another survey is left out",
+            )
+        out.append(f"{f.file}: question(s) {', '.join(lacking)} matched no column, although they did in {others}: "
+                   f"its {f.rows} rows count as not answering them{seen}")
+    return out
 
 
 def key_questions_missing(codebook: Codebook, year: int, files: list[FileSummary]) -> list[str]:

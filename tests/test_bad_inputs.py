@@ -504,7 +504,9 @@ def _(tmp_path):
                   out=("deel_a.csv (utf-8): 3 rows", "questions matched: aanraden, aspecten, organisatie, "
                        "tevreden, thema, verbeteren, vorm",
                        "deel_b.xlsx sheet 'Sheet1': 2 rows, language edition nl; questions matched: aspecten, "
-                       "organisatie, tevreden, thema, vorm", "read 5, used 5 (3 complete, 2 partial)"))
+                       "organisatie, tevreden, thema, vorm", "read 5, used 5 (3 complete, 2 partial)",
+                       "deel_b.xlsx: question(s) aanraden, verbeteren matched no column, although they did in "
+                       "deel_a.csv: its 2 rows count as not answering them"))
 
 
 @case("answer-label-typo")
