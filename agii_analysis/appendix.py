@@ -200,7 +200,7 @@ def _notes(results: Results) -> list[Note]:
         Note("importance", "Belang = Spearman-rangcorrelatie tussen de tevredenheid over het onderdeel en de "
                            "algemene tevredenheid, bij respondenten die beide op de schaal beantwoordden. Het "
                            "kwadrant vergelijkt belang en % (heel) tevreden met hun mediaan over de onderdelen."),
-        Note("themes", "Antwoorden op de open vraag 'Wat kunnen we volgens u verbeteren?', gecodeerd in thema's "
+        Note("themes", f"Antwoorden op de open vraag {_improvement(results)}, gecodeerd in thema's "
                        "met een vaste lijst trefwoorden. Eén antwoord kan meerdere thema's hebben, dus de "
                        "aandelen tellen niet op tot 100%. Het aandeel deelt door alle antwoorden op de open vraag."),
         Note("[c]", f"Afgeschermd: een groep met minder dan {thr} respondenten, of een cijfer op minder dan {thr} "
@@ -458,6 +458,11 @@ def _trend(r: Results) -> Table | None:
                  df, _present(df, cols), notes=("population",))
 
 
+def _improvement(r: Results) -> str:
+    text = r.improvement_question
+    return f"'{text}'" if text else "naar verbeterpunten (niet gesteld)"
+
+
 def _themes(r: Results) -> Table:
     df = r.themes
     count = "n" if "n" in df.columns else "count"  # theme_table says n, the empty fallback count
@@ -466,7 +471,7 @@ def _themes(r: Results) -> Table:
             Column("share", "Aandeel van de antwoorden", "pct1"), *_ci(kind="pct1", decimals=None),
             Column("theme", "Code thema")]
     return Table("Verbeterpunten", "tabel_verbeterpunten", f"Verbeterpunten {r.year}",
-                 "Thema's in de antwoorden op de open vraag 'Wat kunnen we volgens u verbeteren?'.",
+                 f"Thema's in de antwoorden op de open vraag {_improvement(r)}.",
                  df, _present(df, cols) if not df.empty else cols, notes=("themes",),
                  empty_text="Geen antwoorden op de open vraag")
 

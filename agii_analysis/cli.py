@@ -28,7 +28,8 @@ def _guess_year(exports) -> int:
     for e in exports:
         years.update(e.meta["end"].dropna().dt.year.tolist())
     if not years:
-        raise AgiiError("cannot tell the report year from the exports (no End Date)", expected="--year YYYY")
+        names = ", ".join(Path(e.path).name for e in exports)
+        raise AgiiError(f"cannot tell the report year from {names}: no End Date in any row", expected="--year YYYY")
     return years.most_common(1)[0][0]
 
 
@@ -94,7 +95,14 @@ def _cmd_inspect(args) -> int:
         print(f"warning: {w}")
     if args.draft_codebook:
         out = Path(args.draft_codebook)
-        out.write_text(draft_codebook(export, args.survey_id), encoding="utf-8")
+        survey = args.survey_id or out.stem
+        if out.suffix not in (".yaml", ".yml") or survey != out.stem:
+            raise AgiiError(f"the draft codebook {out.name} must be named after its survey id",
+                            expected=f"{survey}.yaml (a codebook is found by its file name)")
+        if out.exists() and not args.force:
+            raise AgiiError("already exists: a draft would overwrite it", file=out,
+                            expected="a new file name, or --force to overwrite")
+        out.write_text(draft_codebook(export, survey, args.year, args.language), encoding="utf-8")
         print(f"draft codebook written to {out}")
     return 0
 
@@ -143,10 +151,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_cmd_validate)
 
     s = sub.add_parser("inspect", help="describe an export without a codebook; draft a codebook")
-    s.add_argument("export")
-    s.add_argument("--sheet")
-    s.add_argument("--draft-codebook", metavar="OUT.yaml", help="write a draft codebook YAML")
-    s.add_argument("--survey-id", default="nieuwe_bevraging", help="survey id for the draft codebook")
+    s.add_argument("export", help="an XLSX or CSV SurveyMonkey export")
+    s.add_argument("--sheet", help="sheet name (XLSX with several sheets)")
+    s.add_argument("--draft-codebook", metavar="OUT.yaml", help="write a draft codebook YAML (refused if it exists)")
+    s.add_argument("--survey-id", help="survey id for the draft codebook (default: the file name of OUT.yaml)")
+    s.add_argument("--year", type=int, help="first year in scale_by_year (default: the year of most End Dates)")
+    s.add_argument("--language", help="the export's language code, e.g. en (default: that of the scale labels, else nl)")
+    s.add_argument("--force", action="store_true", help="overwrite an existing OUT.yaml")
     s.set_defaults(func=_cmd_inspect)
 
     s = sub.add_parser("run", help="build reports: notebook, HTML, PDF, Excel appendix, overview")
@@ -156,18 +167,19 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--all", action="store_true", help="every year under params/")
     s.add_argument("--survey", help="only this survey")
     s.add_argument("--formats", default="html,pdf,xlsx", help="comma-separated: html,pdf,xlsx (ipynb always)")
-    s.add_argument("--jobs", type=int, default=1, help="surveys built in parallel processes")
+    s.add_argument("--jobs", type=int, default=1, help="surveys built in parallel processes (default 1)")
     s.add_argument("--force", action="store_true", help="rebuild even when nothing changed")
     s.add_argument("--reports-dir", type=Path, default=None, help="output folder (default reports/)")
     s.add_argument("--params-dir", type=Path, default=None,
                    help="folder of <year>/<survey>.yaml parameter files (default params/), e.g. outside the repository")
     s.add_argument("--cache-dir", type=Path, default=None,
                    help="folder for the harmonised Parquet cache (default data/processed/)")
-    s.add_argument("--no-progress", action="store_true")
+    s.add_argument("--no-progress", action="store_true", help="no papermill progress bars (shown only on a terminal anyway)")
     s.set_defaults(func=_cmd_run)
 
     s = sub.add_parser("audit", help="scan built outputs for personal data and small groups")
-    s.add_argument("paths", nargs="*", type=Path, default=[Path("reports")])
+    s.add_argument("paths", nargs="*", type=Path, default=[Path("reports")],
+                   help="built outputs or folders of them (default reports/)")
     s.add_argument("--planted", type=Path, default=None, help="JSON of planted private values (default: the demo's)")
     s.set_defaults(func=_cmd_audit)
 

@@ -6,6 +6,7 @@ answers, and can draft a codebook YAML that a researcher then edits.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 import yaml
 
-from .codebook import normalise_text
+from .codebook import load_common, normalise_text
 from .reader import RawExport
 
 _OPEN = {"open-ended response", "open antwoord"}
@@ -85,35 +86,88 @@ def _slug(text: str, taken: set[str]) -> str:
     return slug
 
 
-def draft_codebook(export: RawExport, survey: str = "nieuwe_bevraging") -> str:
-    """A first codebook YAML for an export: ids, types, texts and options to edit."""
+def _scale_of(options: list[str], common: dict) -> tuple[str, str] | None:
+    """(scale name, language) whose points, with 'Geen mening' and 'Niet van toepassing',
+    hold every option of a question: the question is a satisfaction scale."""
+    seen = {normalise_text(o) for o in options}
+    best = None
+    for name, scale in common["scales"].items():
+        for lang in dict.fromkeys(lang for p in scale.points for lang in p.labels):
+            points = {normalise_text(p.label(lang)) for p in scale.points}
+            special = {normalise_text(o.label(lang)) for o in common["special"].values()}
+            rank = (len(seen & points), -len(points))  # a tie: the shorter scale (SAT4 has no Neutraal)
+            if seen and seen <= points | special and rank[0] and (best is None or rank > best[0]):
+                best = (rank, name, lang)
+    return None if best is None else best[1:]
+
+
+def _export_year(export: RawExport) -> int | None:
+    """The year most End Dates (else Start Dates) fall in."""
+    when = export.meta["end"].fillna(export.meta["start"]).dropna()
+    return int(when.dt.year.mode().iloc[0]) if len(when) else None
+
+
+def draft_codebook(export: RawExport, survey: str = "nieuwe_bevraging", year: int | None = None,
+                   language: str | None = None) -> str:
+    """A first codebook YAML for an export: ids, types, texts and options to edit.
+
+    Questions answered on a scale of `_common.yaml` (in any of its languages) become
+    `scale` (or `matrix`) questions; the first of them is the headline, the first 0-10
+    question the NPS. `year` (default: the year of most End Dates) starts `scale_by_year`;
+    `language` (default: the language of the scale labels found, else nl) is the export's.
+    """
+    common = load_common()
+    detected = detect_questions(export)
+    scales = {id(q): _scale_of(q.options, common) for q in detected if q.type in ("single", "matrix")}
+    found = [s for s in scales.values() if s]
+    language = language or (found[0][1] if found else "nl")
+    year = year or _export_year(export) or dt.date.today().year
     taken: set[str] = set()
-    questions = {}
-    first_scale = None
-    for q in detect_questions(export):
+    questions, headline, nps, improvement = {}, None, None, None
+    for q in detected:
         qid = _slug(q.text, taken)
-        spec: dict = {"type": q.type, "label": q.text[:40], "text": {"nl": q.text}}
-        if q.type in ("single", "multi"):
-            spec["options"] = [{"code": i + 1, "nl": o} for i, o in enumerate(q.options)]
-        if q.type == "matrix":
-            spec["items"] = {_slug(i, set()): {"nl": i} for i in q.items}
+        scale = scales.get(id(q))
+        qtype = "scale" if scale and q.type == "single" else q.type
+        text = {"nl": q.text} if language == "nl" else {"nl": q.text, language: q.text}
+        spec: dict = {"type": qtype, "label": q.text[:40], "text": text}
+        if qtype in ("single", "multi"):
+            spec["options"] = [{"code": i + 1, "nl": o, **({language: o} if language != "nl" else {})}
+                               for i, o in enumerate(q.options)]
+        if qtype == "matrix":
+            items = {}
+            for item in q.items:
+                items[_slug(item, set(items))] = {"nl": item} if language == "nl" else {"nl": item, language: item}
+            spec["items"] = items
+            not_applicable = normalise_text(common["special"]["not_applicable"].label(scale[1])) if scale else None
+            if not_applicable in {normalise_text(o) for o in q.options}:
+                spec["not_applicable"] = True
         questions[qid] = spec
-        if q.type == "single" and first_scale is None and any("tevreden" in o.lower() for o in q.options):
-            first_scale = qid
+        if qtype == "scale" and headline is None:
+            headline = qid
+        if qtype == "nps" and nps is None:
+            nps = qid
+        if qtype == "open" and improvement is None and re.search(r"verbeter|improve|amélior", q.text, re.I):
+            improvement = qid
+    languages = ["nl"] if language == "nl" else ["nl", language]
     doc = {
         "survey": survey,
         "title": "TODO: titel van de bevraging",
         "short_title": "TODO",
         "client_group": "TODO",
         "cadence": "continuous",
-        "languages": ["nl"],
-        "scale_by_year": {2023: "SAT5"},
-        "headline": first_scale or "TODO: id van de vraag naar de algemene tevredenheid (type scale)",
-        "nps": None,
+        "languages": languages,
+        "scale_by_year": {year: found[0][0] if found else "SAT5"},
+        "headline": headline or "TODO: id van de vraag naar de algemene tevredenheid (type scale)",
+        "nps": nps,
+        "improvement": improvement,
         "breakdowns": [],
         "questions": questions,
     }
-    header = ("# Draft codebook written by `agii inspect --draft-codebook`.\n"
-              "# Check every type; satisfaction questions become `type: scale` (drop their options),\n"
-              "# 0-10 questions `type: nps`; see README 'Codebooks'.\n")
+    header = ("# Draft codebook written by `agii inspect --draft-codebook`; see README 'Codebooks'.\n"
+              "# Check every type (single, multi, scale, matrix, nps, open) and the headline, nps and\n"
+              "# improvement questions; option codes follow the order the answers first appear in the\n"
+              "# export: put them in the questionnaire's order. Fill in the TODOs and breakdowns.\n")
+    if language != "nl":
+        header += (f"# The export is in {language}: its texts are also under nl; translate those into Dutch\n"
+                   f"# (the reports use the nl labels).\n")
     return header + yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=100)

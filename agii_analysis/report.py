@@ -16,8 +16,10 @@ import pandas as pd
 from IPython.display import HTML, Image, Markdown
 
 from . import charts
+from .codebook import load_codebook
+from .errors import AgiiError
 from .params import REPO_ROOT, find_params, load_params
-from .results import LANGUAGE_NAMES, SCALE_BREAK_CAVEAT, Results, compute, sort_for_overview
+from .results import LANGUAGE_BREAKDOWN, LANGUAGE_NAMES, SCALE_BREAK_CAVEAT, Results, compute, sort_for_overview
 
 SOURCE = "Bron: Agentschap Integratie en Inburgering, {title} {year}"
 
@@ -263,9 +265,14 @@ def aspects_chart(res: Results) -> Image | Markdown:
     return _png(charts.aspects_chart(shown, title=f"Tevredenheid per onderdeel {res.year}", source=_source(res)))
 
 
+NO_MATRIX = "Deze bevraging had in {year} geen vraag naar de tevredenheid over onderdelen."
+
+
 def aspects_text(res: Results) -> Markdown:
+    if not len(res.aspects):
+        return Markdown(NO_MATRIX.format(year=res.year))
     a = _rated_aspects(res).sort_values("rank")
-    hidden = res.aspects[_flagged(res.aspects)] if len(res.aspects) else res.aspects
+    hidden = res.aspects[_flagged(res.aspects)]
     small = (f" Niet getoond (minder dan {res.threshold} antwoorden op de schaal) [c]: "
              + ", ".join(hidden["label"]) + ".") if len(hidden) else ""
     if a.empty:
@@ -286,6 +293,8 @@ NO_PRIORITY = ("Geen prioriteitenmatrix: geen enkel onderdeel heeft genoeg respo
 
 
 def priority_chart(res: Results) -> Image | Markdown:
+    if not len(res.aspects):
+        return Markdown("Geen prioriteitenmatrix: d" + NO_MATRIX.format(year=res.year)[1:])
     if charts.placed_aspects(res.priority).empty:
         return Markdown(NO_PRIORITY)
     return _png(charts.priority_chart(res.priority, title=f"Prioriteitenmatrix {res.year}", source=_source(res)))
@@ -304,6 +313,12 @@ def priority_text(res: Results) -> Markdown:
 
 
 def _not_asked(res: Results, question: str) -> Markdown | None:
+    book = load_codebook(res.survey)
+    if question not in book.questions and question != LANGUAGE_BREAKDOWN:  # a cell of another survey's template
+        known = [*book.breakdowns, *([LANGUAGE_BREAKDOWN] if len(book.languages) > 1 else [])]
+        raise AgiiError(f"the report asks for a breakdown by question {question!r}, which is not in the codebook",
+                        file=book.path.name, expected="a question id of this codebook in the template's breakdown "
+                                                      f"cells: {', '.join(known) or 'none listed under breakdowns'}")
     b = res.breakdowns
     if b.empty or not (b["question"] == question).any():
         return Markdown(f"Deze vraag werd in {res.year} niet gesteld of niet beantwoord.")
@@ -370,8 +385,11 @@ def themes_chart(res: Results):
         return Markdown("")  # the text says why
     t = res.themes[res.themes["theme"] != "ongecodeerd"] if len(res.themes) else res.themes
     if t.empty:
-        return Markdown("Geen open antwoorden.")
+        return Markdown("")  # the text says why
     return _png(charts.themes_chart(t, title=f"Verbeterpunten {res.year}", source=_source(res)))
+
+
+NO_IMPROVEMENT = "Deze bevraging heeft geen open vraag naar verbeterpunten (codeboek: `improvement`)."
 
 
 def themes_text(res: Results) -> Markdown:
@@ -379,7 +397,9 @@ def themes_text(res: Results) -> Markdown:
     if hidden := _themes_hidden(res):
         return Markdown(hidden)
     if t.empty:
-        return Markdown("Geen open antwoorden op de vraag 'Wat kunnen we volgens u verbeteren?'.")
+        if res.improvement_question is None:
+            return Markdown(NO_IMPROVEMENT)
+        return Markdown(f"Geen open antwoorden op de vraag '{res.improvement_question}'.")
     coded = t[t["theme"] != "ongecodeerd"]
     top = coded.head(3)
     unc = t[t["theme"] == "ongecodeerd"]
@@ -394,8 +414,10 @@ def themes_text(res: Results) -> Markdown:
 def quotes(res: Results) -> Markdown:
     if _themes_hidden(res):
         return Markdown("Geen citaten: te weinig antwoorden op de open vraag [c].")
+    if res.improvement_question is None:
+        return Markdown("")
     if res.quotes.empty:
-        return Markdown("Citaten staan uit (parameter `show_quotes`).")
+        return Markdown("Citaten staan uit (parameter `quotes` in het parameterbestand).")
     return Markdown("\n".join(f"> {q['quote']}\n" for _, q in res.quotes.iterrows()))
 
 

@@ -26,6 +26,7 @@ from .params import Params, load_params, params_path
 from .prepare import file_sha256, prepare
 
 SCHEMA = "agii-results/2"  # 2: figures on too few answers are flagged `suppressed` (1 did not)
+LANGUAGE_BREAKDOWN = "taal_vragenlijst"  # the breakdown by the questionnaire's language (not a question)
 LANGUAGE_NAMES = {"nl": "Nederlands", "en": "Engels", "fr": "Frans", "ar": "Arabisch", "uk": "Oekraïens"}
 REASON_LABELS = {
     "duplicate": "Dubbel (zelfde respondent in overlappende exports)",
@@ -118,6 +119,14 @@ class Results:
         """The survey's first edition (codebook `first_year`): nothing to compare with.
         Asked of the codebook, so results files written before the field answer too."""
         return load_codebook(self.survey).first_year == self.year
+
+    @property
+    def improvement_question(self) -> str | None:
+        """The Dutch text of the open question coded in improvement themes, None when the
+        survey had none that year (codebook `improvement`)."""
+        book = load_codebook(self.survey)
+        q = book.questions.get(book.improvement) if book.improvement else None
+        return q.texts["nl"][0] if q is not None and q.asked_in(self.year) else None
 
     def to_dict(self) -> dict:
         out = {
@@ -595,7 +604,7 @@ def compute(params: Params | str | Path, harmonised: Harmonised | None = None) -
             for q in codebook.breakdowns if codebook.questions[q].asked_in(year)]
     if len(codebook.languages) > 1:
         lang = pd.Series(used["language"].to_numpy(), index=_respondent_index(h))
-        dims.append(("taal_vragenlijst", "Taal van de vragenlijst", lang, list(LANGUAGE_NAMES), LANGUAGE_NAMES))
+        dims.append((LANGUAGE_BREAKDOWN, "Taal van de vragenlijst", lang, list(LANGUAGE_NAMES), LANGUAGE_NAMES))
     for qid, qlabel, groups, order, labels in dims:
         df = _group_figures(groups, head, npsc, codebook, year, threshold, order, labels)
         if df.empty:
@@ -607,7 +616,7 @@ def compute(params: Params | str | Path, harmonised: Harmonised | None = None) -
 
     aspects, priority = _aspects(h, codebook, year, head, N, threshold)
     trend = _trend(h, head, npsc, codebook, year, threshold) if codebook.cadence == "continuous" else pd.DataFrame()
-    themes, quotes = _themes(h, params, threshold)
+    themes, quotes = _themes(h, params, codebook, threshold)
 
     provenance = {
         "inputs": [{"file": Path(i.file).name, "sha256": file_sha256(i.file)} for i in params.inputs],
@@ -801,11 +810,12 @@ def _trend(h, head, npsc, codebook, year, threshold):
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
-def _themes(h, params: Params, threshold: int):
+def _themes(h, params: Params, codebook: Codebook, threshold: int):
     from .themes import code_answers, load_themes, select_quotes, theme_table
 
     r = h.responses
-    answers = r[(r["question"] == "verbeteren") & r["text"].notna()]
+    asked = codebook.improvement is not None
+    answers = r[(r["question"] == codebook.improvement) & r["text"].notna()] if asked else r.iloc[:0]
     if answers.empty:
         return pd.DataFrame(columns=["theme", "label", "n", "share", "lo", "hi"]), pd.DataFrame(columns=["theme", "quote"])
     book = load_themes()

@@ -57,7 +57,12 @@ class Outcome:
 # ------------------------------------------------------------------ helpers
 
 def template_for(survey: str) -> Path:
-    return NOTEBOOK_DIR / f"{survey}.ipynb"
+    path = NOTEBOOK_DIR / f"{survey}.ipynb"
+    if not path.exists():
+        raise AgiiError(f"no notebook template for survey {survey!r}", file=path,
+                        expected="a template per survey type: copy the closest one in notebooks/ "
+                                 "(README 'Add a new survey type')")
+    return path
 
 
 def output_names(survey: str, year: int) -> dict[str, str]:
@@ -264,10 +269,19 @@ def execute_notebook(template: Path, output: Path, parameters: dict, progress: b
         raise
     exc = box.get("error")
     if isinstance(exc, pm.PapermillExecutionError):
-        raise AgiiError(f"notebook {template.name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}",
+        raise AgiiError(f"notebook {template.name} failed in {_cell_named(exc.source)}: {exc.ename}: {exc.evalue}",
                         file=template) from None
     if exc is not None:
         raise exc
+
+
+def _cell_named(source: str) -> str:
+    """The failing cell by its code (papermill's cell numbers count its injected cell)."""
+    lines = [line.strip() for line in (source or "").splitlines() if line.strip() and not line.strip().startswith("#")]
+    if not lines:
+        return "a cell"
+    first = lines[0] if len(lines[0]) <= 80 else lines[0][:77] + "..."
+    return f"the cell `{first}`" + (f" (+{len(lines) - 1} lines)" if len(lines) > 1 else "")
 
 
 def _kill_kernels() -> None:
@@ -654,7 +668,7 @@ def _expected_seconds(params_file: Path, manifest: dict) -> float:
         return float(took)
     try:
         cells = json.loads(template_for(params_file.stem).read_text(encoding="utf-8"))["cells"]
-    except (OSError, ValueError, KeyError):
+    except (AgiiError, OSError, ValueError, KeyError):  # a missing template fails at its build
         return 0.0
     return 0.1 * sum(c.get("cell_type") == "code" for c in cells)
 

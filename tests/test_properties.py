@@ -320,7 +320,7 @@ def _steak_codebook():
     """A codebook for the real export, drafted from it as `agii inspect` would."""
     from agii_analysis.inspect_export import draft_codebook
 
-    text = draft_codebook(read_export(STEAK), "steak")
+    text = draft_codebook(read_export(STEAK), "steak", year=2023)  # the export has no dates
     text = text.replace("headline: 'TODO: id van de vraag naar de algemene tevredenheid (type scale)'",
                         "headline: tevreden")
     text += "  tevreden:\n    type: scale\n    text:\n      nl: Hoe tevreden bent u?\n"

@@ -1,0 +1,192 @@
+"""A new survey type, as the README's steps make one: `agii inspect --draft-codebook`
+on its export, then a report whose template was copied from another survey.
+
+The survey here has only what every survey must have (the headline scale question),
+so every report section must say plainly what is not there instead of failing.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+import agii_analysis.codebook as codebook_module
+import agii_analysis.prepare as prepare_module
+from agii_analysis import appendix, cli, report
+from agii_analysis.codebook import CODEBOOK_DIR, load_codebook
+from agii_analysis.errors import AgiiError
+from agii_analysis.harmonise import harmonise
+from agii_analysis.prepare import _redactor
+from agii_analysis.reader import read_export
+from agii_analysis.results import Results, compute
+from agii_analysis.run import _cell_named
+
+from exportkit import export_csv, rid
+
+SAT5_NL = ["Heel ontevreden", "Ontevreden", "Neutraal", "Tevreden", "Heel tevreden"]
+SAT5_EN = ["Very dissatisfied", "Dissatisfied", "Neutral", "Satisfied", "Very satisfied"]
+
+
+@pytest.fixture
+def codebooks(tmp_path, monkeypatch) -> Path:
+    """A codebook folder of its own (the shared files copied), so a test survey never
+    lands in the package's folder."""
+    folder = tmp_path / "codebooks"
+    folder.mkdir()
+    for name in ("_common.yaml", "_themes.yaml"):
+        shutil.copy(CODEBOOK_DIR / name, folder / name)
+    monkeypatch.setattr(codebook_module, "CODEBOOK_DIR", folder)
+    monkeypatch.setattr(prepare_module, "CODEBOOK_DIR", folder)
+    return folder
+
+
+def _headline_only(path: Path, n: int = 60, labels=SAT5_NL, text="Hoe tevreden bent u?") -> Path:
+    rng = random.Random(7)
+    rows = [(rid(i), f"{1 + i % 9:02d}/15/2023 10:00:00 AM", [rng.choice(labels)]) for i in range(n)]
+    return export_csv(path, [(text, "Response")], rows)
+
+
+def _results(tmp_path: Path, survey: str, export: Path) -> Results:
+    params = tmp_path / "params" / "2023" / f"{survey}.yaml"
+    params.parent.mkdir(parents=True)
+    params.write_text(yaml.safe_dump({"survey": survey, "year": 2023, "inputs": [{"file": str(export)}],
+                                      "invited": 200, "invited_source": "test"}), encoding="utf-8")
+    h = harmonise([(read_export(export), None)], load_codebook(survey), 2023, redact=_redactor())
+    # through the results file, as the notebook reads them (an empty table has no columns there)
+    return Results.from_dict(compute(params, harmonised=h).to_dict())
+
+
+def _draft(export: Path, out: Path, *extra: str) -> int:
+    return cli.main(["inspect", str(export), "--draft-codebook", str(out), *extra])
+
+
+def test_draft_codebook_of_an_export_loads_and_names_its_key_questions(codebooks, tmp_path, capsys):
+    """The draft of a demo export loads as it is: the satisfaction question is a scale
+    and the headline, the 0-10 question the NPS, the open question the improvement one,
+    and scale_by_year starts in the export's year."""
+    export = Path("data/raw/demo/2023/lokale_besturen_2023.csv")
+    assert _draft(export, codebooks / "nieuw.yaml") == 0
+    book = load_codebook("nieuw")
+    assert book.survey == "nieuw" and book.languages == ("nl",)
+    assert book.scale_by_year == {2023: "SAT5"}
+    assert book.questions[book.headline].type == "scale"
+    assert book.headline == "hoe_tevreden_bent"
+    assert book.questions[book.nps].type == "nps"
+    assert book.questions[book.improvement].type == "open"
+    assert [q.type for q in book.questions.values()].count("matrix") == 1
+    # and it reads the export it was drafted from
+    h = harmonise([(read_export(export), None)], book, 2023)
+    assert h.accounting["used"] > 100
+
+
+def test_draft_codebook_of_an_english_export_has_both_languages(codebooks, tmp_path):
+    """An English edition: its labels match the English scale, so the draft lists
+    languages nl and en and keeps the texts under both (nl to be translated)."""
+    export = _headline_only(tmp_path / "english.csv", labels=SAT5_EN, text="How satisfied are you overall?")
+    assert _draft(export, codebooks / "engels.yaml") == 0
+    book = load_codebook("engels")
+    assert book.languages == ("nl", "en")
+    assert book.questions[book.headline].texts == {"nl": ("How satisfied are you overall?",),
+                                                   "en": ("How satisfied are you overall?",)}
+    h = harmonise([(read_export(export), None)], book, 2023)
+    assert h.accounting["used"] == 60 and h.unknown_labels == []
+
+
+def test_draft_codebook_never_overwrites_and_is_named_after_its_survey(codebooks, tmp_path, capsys):
+    export = _headline_only(tmp_path / "kort.csv")
+    target = codebooks / "vorming.yaml"
+    target.write_text("# a real codebook\n", encoding="utf-8")
+    assert _draft(export, target) == 2
+    err = capsys.readouterr().err
+    assert "vorming.yaml: already exists" in err and "--force" in err
+    assert target.read_text(encoding="utf-8") == "# a real codebook\n"
+    assert _draft(export, target, "--force") == 0
+    assert "survey: vorming" in target.read_text(encoding="utf-8")
+
+    assert _draft(export, codebooks / "kort.yaml", "--survey-id", "ander") == 2
+    assert "must be named after its survey id" in capsys.readouterr().err
+    assert not (codebooks / "kort.yaml").exists()
+
+
+def test_draft_codebook_year_can_be_given(codebooks, tmp_path):
+    export = _headline_only(tmp_path / "kort.csv")
+    assert _draft(export, codebooks / "kort.yaml", "--year", "2019") == 0
+    assert load_codebook("kort").scale_by_year == {2019: "SAT5"}
+
+
+def test_a_survey_with_only_its_headline_question_gets_every_section(codebooks, tmp_path):
+    """No matrix, no NPS, no open question: each section says so (the aspects text
+    used to fail on the results file's empty aspects table)."""
+    export = _headline_only(tmp_path / "kort.csv")
+    assert _draft(export, codebooks / "kort.yaml") == 0
+    res = _results(tmp_path, "kort", export)
+    assert res.figure("pct_satisfied")["n"] == 60
+    text = lambda shown: shown.data  # noqa: E731 - IPython's Markdown keeps its text in .data
+    assert "had in 2023 geen vraag naar de tevredenheid over onderdelen" in text(report.aspects_text(res))
+    assert "had in 2023 geen vraag naar de tevredenheid over onderdelen" in text(report.priority_chart(res))
+    assert text(report.aspects_chart(res)) == "" and text(report.priority_text(res)) == ""
+    assert "geen aanbevelingsvraag" in text(report.nps_section(res))
+    assert "geen open vraag naar verbeterpunten" in text(report.themes_text(res))
+    assert text(report.themes_chart(res)) == "" and text(report.quotes(res)) == ""
+    rng = random.Random(7)  # the answers _headline_only wrote
+    satisfied = sum(rng.choice(SAT5_NL) in ("Tevreden", "Heel tevreden") for _ in range(60))
+    assert f"**{round(100 * satisfied / 60)} % (heel) tevreden**" in text(report.summary(res))
+    sheets = appendix.write_appendix(res, tmp_path / "kort_bijlage.xlsx")
+    assert sheets.exists()
+
+
+def test_a_template_cell_naming_a_question_of_another_survey_is_refused(codebooks, tmp_path):
+    """A breakdown cell copied from the vorming template names a question this codebook
+    does not have: the run stops and says which question and which ones there are."""
+    export = _headline_only(tmp_path / "kort.csv")
+    assert _draft(export, codebooks / "kort.yaml") == 0
+    res = _results(tmp_path, "kort", export)
+    with pytest.raises(AgiiError) as err:
+        report.breakdown_chart(res, "thema")
+    assert "kort.yaml" in str(err.value) and "'thema', which is not in the codebook" in str(err.value)
+
+
+def test_a_failed_notebook_cell_is_named_by_its_code():
+    assert _cell_named('report.breakdown_chart(res, "thema")') == 'the cell `report.breakdown_chart(res, "thema")`'
+    assert _cell_named("# uitleg\nx = 1\ny = 2\n") == "the cell `x = 1` (+1 lines)"
+    assert _cell_named("") == "a cell"
+
+
+def test_the_improvement_question_is_the_codebooks(codebooks, tmp_path):
+    """Themes come from the codebook's `improvement` question, whatever its id; the
+    report and the appendix quote its text."""
+    rows = [(rid(i), "03/15/2023 10:00:00 AM", [SAT5_NL[3], "Meer praktijkvoorbeelden graag"]) for i in range(30)]
+    export = export_csv(tmp_path / "open.csv", [("Hoe tevreden bent u?", "Response"),
+                                                 ("Wat mag er beter?", "Open-Ended Response")], rows)
+    assert _draft(export, codebooks / "open.yaml") == 0
+    book = yaml.safe_load((codebooks / "open.yaml").read_text(encoding="utf-8"))
+    assert book["improvement"] is None  # no "verbeter" in its text: the researcher names it
+    book["improvement"] = "wat_mag_er"
+    (codebooks / "open.yaml").write_text(yaml.safe_dump(book, allow_unicode=True), encoding="utf-8")
+    res = _results(tmp_path, "open", export)
+    assert res.improvement_question == "Wat mag er beter?"
+    assert int(res.themes["n"].sum()) >= 30
+    tables = {t.sheet: t for t in appendix.appendix_tables(res)}
+    assert "'Wat mag er beter?'" in tables["Verbeterpunten"].description
+
+
+def test_a_numerical_value_export_read_as_texts_says_what_it_probably_is():
+    export = Path("data/raw/demo/2023/vorming_2023_numeriek.csv")
+    with pytest.raises(AgiiError) as err:
+        harmonise([(read_export(export), None)], load_codebook("vorming"), 2023)
+    message = str(err.value)
+    assert "vorming_2023_numeriek.csv, column J" in message and "unknown answer '4'" in message
+    assert "is this a numerical-value export?" in message and "values: numeric" in message
+
+
+def test_a_survey_without_a_template_is_refused_by_name(tmp_path, monkeypatch):
+    import agii_analysis.run as run_module
+
+    monkeypatch.setattr(run_module, "NOTEBOOK_DIR", tmp_path)
+    with pytest.raises(AgiiError) as err:
+        run_module.template_for("kort")
+    assert "kort.ipynb" in str(err.value) and "no notebook template for survey 'kort'" in str(err.value)
