@@ -22,6 +22,7 @@ import os
 import re
 import sys
 import zipfile
+import zlib
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -462,10 +463,11 @@ def _choose_sheet(wb: python_calamine.CalamineWorkbook, sheet: str | int | None,
 
 def _read_xlsx(raw: bytes, sheet: str | int | None, where: _Where,
                is_zip: bool) -> tuple[list[pa.Array], str]:
+    scan = _scan_soon(raw, _sheet_index(raw, sheet)) if is_zip else None
     fast = _xlsx_arrow(raw, sheet) if is_zip else None
     if fast is not None:
         where.sheet = fast[1]
-        _check_cell_values(raw, fast[2], where)
+        _check_cells(raw, fast[2], scan, where)
         return fast[:2]
     # the slow path, and the one that explains what is wrong with a workbook
     wb = _open_workbook(raw, where, is_zip)
@@ -476,7 +478,7 @@ def _read_xlsx(raw: bytes, sheet: str | int | None, where: _Where,
     except Exception as exc:
         raise where.error(f"{_DAMAGED}: {exc}") from exc
     if is_zip:
-        _check_cell_values(raw, wb.sheet_names.index(name), where)
+        _check_cells(raw, wb.sheet_names.index(name), scan, where)
     return _columns_of_rows(rows), name
 
 
@@ -548,41 +550,79 @@ _FORMULA_WITHOUT_VALUE = re.compile(  # no <v> after the formula, or an empty <v
 _CELL_REF = re.compile(rb'\br="([A-Z]+)([0-9]+)"')
 
 
-def _check_cell_values(raw: bytes, index: int, where: _Where) -> None:
+def _cell_problem(raw: bytes, index: int) -> tuple[str, str | None, int | None, str] | None:
     """Excel error cells (#N/A) and formulas without a stored result (a workbook written
     by a program, never opened in Excel) both read as blank: their answers would be lost
-    without a word. The sheet's XML is scanned for either (a plain export has neither)."""
+    without a word. The sheet's XML is scanned for either (a plain export has neither);
+    the first is returned as (problem, column, row, expected)."""
     try:
-        zf = zipfile.ZipFile(io.BytesIO(raw))
-        part = _sheet_part(zf, index)
-        if part is None:
-            return
-        tail = b""
-        with zf.open(part) as fh:
-            while chunk := fh.read(1 << 22):
-                block, tail = tail + chunk, b""
-                if b't="e"' not in block and b"<f" not in block and b":f" not in block:
-                    tail = block[-4096:]
-                    continue
-                for pattern, problem in ((_ERROR_CELL, "an Excel error"), (_FORMULA_WITHOUT_VALUE, "a formula")):
-                    hit = pattern.search(block)
-                    if hit is None:
+        with zipfile.ZipFile(io.BytesIO(raw)) as zf:
+            part = _sheet_part(zf, index)
+            if part is None:
+                return None
+            tail = b""
+            with zf.open(part) as fh:
+                while chunk := fh.read(1 << 22):
+                    block, tail = tail + chunk, chunk[-4096:]  # a cell cut by the chunk's end: whole in the next
+                    if b't="e"' not in block and b"<f" not in block and b":f" not in block:
                         continue
-                    cell = block.rfind(b"<c ", 0, hit.end()) if pattern is _FORMULA_WITHOUT_VALUE else hit.start()
-                    ref = _CELL_REF.search(block, cell, hit.end())
-                    column, row = (ref.group(1).decode(), int(ref.group(2))) if ref else (None, None)
-                    if pattern is _ERROR_CELL:
-                        value = re.match(rb"[^<]*(?:<(?:\w+:)?f\b.*?</(?:\w+:)?f>)?\s*<(?:\w+:)?v>([^<]*)<", block[hit.end():hit.end() + 4096], re.S)
+                    if hit := _ERROR_CELL.search(block):
+                        ref = _CELL_REF.search(block, hit.start(), hit.end())
+                        value = _ERROR_VALUE.match(block, hit.end())
                         shown = f" ({value.group(1).decode()})" if value else ""
-                        raise where.error(f"cell holds an Excel error{shown}, which reads as blank", column=column, row=row,
-                                          expected="the answer as SurveyMonkey exported it: fix the cell or re-export")
-                    raise where.error("cell holds a formula without a stored result (the workbook was written by a "
-                                      "program and never saved in Excel), which reads as blank", column=column, row=row,
-                                      expected="values, not formulas: open and save the file in Excel or LibreOffice, "
-                                               "or write values")
-                tail = block[-4096:]
-    except (zipfile.BadZipFile, KeyError, OSError):
-        return  # the readers say what is wrong with the file
+                        return (f"cell holds an Excel error{shown}, which reads as blank", *_ref(ref),
+                                "the answer as SurveyMonkey exported it: fix the cell or re-export")
+                    if hit := _FORMULA_WITHOUT_VALUE.search(block):
+                        ref = _CELL_REF.search(block, block.rfind(b"<c ", 0, hit.start()), hit.end())
+                        return ("cell holds a formula without a stored result (the workbook was written by a "
+                                "program and never saved in Excel), which reads as blank", *_ref(ref),
+                                "values, not formulas: open and save the file in Excel or LibreOffice, or write values")
+    except (zipfile.BadZipFile, KeyError, OSError, zlib.error):
+        return None  # the readers say what is wrong with the file
+    return None
+
+
+_ERROR_VALUE = re.compile(rb"(?:<(?:\w+:)?f\b[^>]*>[^<]*</(?:\w+:)?f>)?\s*<(?:\w+:)?v>([^<]*)<")
+
+
+def _ref(ref: re.Match | None) -> tuple[str | None, int | None]:
+    return (ref.group(1).decode(), int(ref.group(2))) if ref else (None, None)
+
+
+_SCAN: dict = {}
+
+
+def _scan_soon(raw: bytes, index: int | None):
+    """Start the scan beside the read (zlib releases the GIL): it then costs no time."""
+    if index is None:
+        return None
+    pool = _SCAN.get(os.getpid())
+    if pool is None:
+        _SCAN.clear()
+        pool = _SCAN[os.getpid()] = ThreadPoolExecutor(1, thread_name_prefix="agii-scan")
+    return index, pool.submit(_cell_problem, raw, index)
+
+
+def _check_cells(raw: bytes, index: int, scan, where: _Where) -> None:
+    problem = scan[1].result() if scan is not None and scan[0] == index else _cell_problem(raw, index)
+    if problem is not None:
+        text, column, row, expected = problem
+        raise where.error(text, column=column, row=row, expected=expected)
+
+
+def _sheet_index(raw: bytes, sheet: str | int | None) -> int | None:
+    """The position of the sheet a read will take, when the workbook's list tells (else None)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as zf:
+            names = [html.unescape(m.decode("utf-8")) for m in
+                     re.findall(rb'<(?:\w+:)?sheet\b[^>]*?\bname="([^"]*)"', zf.read("xl/workbook.xml"))]
+    except (zipfile.BadZipFile, KeyError, OSError, UnicodeDecodeError, zlib.error):
+        return None
+    if sheet is None:
+        return 0 if len(names) == 1 else None
+    if isinstance(sheet, int) and not isinstance(sheet, bool):
+        return sheet if 0 <= sheet < len(names) else None
+    return names.index(sheet) if sheet in names else None
 
 
 # --------------------------------------------------------------------------- columns
