@@ -96,7 +96,7 @@ def _cmd_inspect(args) -> int:
     if args.draft_codebook:
         out = Path(args.draft_codebook)
         survey = args.survey_id or out.stem
-        if out.suffix not in (".yaml", ".yml") or survey != out.stem:
+        if out.suffix != ".yaml" or survey != out.stem:
             raise AgiiError(f"the draft codebook {out.name} must be named after its survey id",
                             expected=f"{survey}.yaml (a codebook is found by its file name)")
         if out.exists() and not args.force:

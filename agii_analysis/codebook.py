@@ -283,7 +283,8 @@ def load_common(directory: str | None = None) -> dict:
         entry = (data.get("special") or {}).get(name)
         if not isinstance(entry, dict) or "code" not in entry:
             _fail(path, f"special.{name}", "missing", "{code: 98, nl: ...}")
-        special[name] = Option(int(entry["code"]), _labels(path, f"special.{name}", entry), name)
+        special[name] = Option(int(entry["code"]), _labels(path, f"special.{name}", entry), name,
+                               _also(path, f"special.{name}", entry))
     for s in scales.values():
         clash = {o.code for o in special.values()} & set(s.codes)
         if clash:

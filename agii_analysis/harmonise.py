@@ -203,44 +203,53 @@ def _match_columns(export: RawExport, codebook: Codebook, year: int):
                 # expanded layout: one column per option, the cell holds the label
                 targets[col.key] = _Target(q, f"={option_by_label[sub]}", "option")
             else:
-                _check_comment(export, col, q, codebook, year, item_by_label, option_by_label)
                 targets[col.key] = _Target(q, "comment", "text")
                 comments.append(col.key)
+        mine = [targets[c.key] for c in cols]
+        for col in (c for c, t in zip(cols, mine) if t.item == "comment"):
+            _check_comment(export, col, q, codebook, year, {t.item for t in mine}, option_by_label)
     return targets, edition, unmatched, comments
 
 
 def _check_comment(export: RawExport, col, q: Question, codebook: Codebook, year: int,
-                   item_by_label: dict, option_by_label: dict) -> None:
+                   found: set[str], option_by_label: dict) -> None:
     """A column whose row-2 label is none of its question's items or options is read as a
-    comment box, unless its cells say otherwise: answers on the matrix's scale (an item
-    renamed in SurveyMonkey), or one label in every filled cell, the column's own or an
-    option's (an option renamed, expanded layout). Read as a comment, its answers would
-    silently not count."""
+    comment box, unless an item or option of the question has no column of its own and
+    this column's cells are its answers: scale labels (a matrix item renamed in
+    SurveyMonkey), or one label throughout, the column's own or the missing option's
+    (an option renamed, expanded layout). Read as a comment, its answers would silently
+    not count."""
     values = export.cells[col.key]
     if values.null_count == len(values):
         return
     seen = {normalise_text(v) for v in pc.unique(values.drop_null()).to_pylist()}
     if q.type == "matrix":
+        missing = [labels["nl"] for item, labels in q.items.items() if item not in found]
         try:
             options = codebook.answer_options(q, year)
         except AgiiError:  # no scale for the year: the coding says so, for the columns it codes
             return
         labels = {normalise_text(lab) for o in options for lab in [*o.labels.values(), *o.also]}
-        if not seen <= labels and not all(v.isdigit() for v in seen):
+        if not missing or not (seen <= labels or all(v.isdigit() for v in seen)):
             return
-        what, known = "matrix item", [labels_["nl"] for labels_ in q.items.values()]
-    elif q.type in ("single", "scale", "multi") and len(seen) == 1 and (
-            seen == {normalise_text(col.sub)} or seen <= set(option_by_label)):  # one option's label throughout
-        what, known = "answer option", [o.nl for o in codebook.answer_options(q, year)]
+        what, where_ = "matrix item", codebook.path.name
+    elif q.type in ("single", "scale", "multi") and any(t.startswith("=") or t.isdigit() for t in found):
+        options = [o for o in codebook.answer_options(q, year)  # expanded layout: options without a column
+                   if f"={o.code}" not in found and str(o.code) not in found]
+        missing = [o.nl for o in options]
+        labels = {normalise_text(lab) for o in options for lab in [*o.labels.values(), *o.also]}
+        if not missing or len(seen) != 1 or not (seen == {normalise_text(col.sub)} or seen <= labels):
+            return
+        what = "answer option"
+        where_ = "_common.yaml (the scale)" if q.type == "scale" else codebook.path.name
     else:
         return
     raise AgiiError(
         f"the {what} {col.sub!r} of question {q.id!r} is not in the codebook (its cells hold answers, "
         "so it is not a comment box)",
         file=Path(export.path).name, sheet=export.sheet, column=col.letter, row=2,
-        expected=f"one of {'; '.join(known)}: if only the wording changed, add it to that {what} in codebook "
-                 f"{'_common.yaml (its scale point)' if q.type == 'scale' else codebook.path.name} as "
-                 f"`also: [{col.sub}]`; a new {what}: add it (from_year: {year})",
+        expected=f"one of {'; '.join(missing)} (no column of their own in this export): if only the wording "
+                 f"changed, add it to that {what} in {where_} as `also: [{col.sub}]`",
     )
 
 
@@ -546,8 +555,10 @@ def harmonise(
             hint = _numeric_hint([x for x, _ in unknown if x.file == u.file], numeric_files)
             more += hint
             if not hint and not expected.startswith(("a whole number", "a position")):
-                expected += (f" (a new wording of one of them: add `also: [{u.label}]` to that option in "
-                             f"codebook {codebook.path.name})")
+                on_scale = codebook.questions[u.question].type in ("scale", "matrix")
+                where_ = "_common.yaml (a scale point, or Geen mening / Niet van toepassing)" if on_scale else (
+                    f"codebook {codebook.path.name} (or its option set in _common.yaml)")
+                expected += f" (a new wording of one of them: add `also: [{u.label}]` to that option in {where_})"
             more += _other_year_hint([r for r in resp_parts if r["source"].iat[0] == u.file], period)
             raise AgiiError(
                 f"unknown answer {u.label!r} for question {u.question!r}{more}",

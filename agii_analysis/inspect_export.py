@@ -95,10 +95,14 @@ def _scale_of(options: list[str], common: dict) -> tuple[str, str] | None:
         for lang in dict.fromkeys(lang for p in scale.points for lang in p.labels):
             points = {normalise_text(p.label(lang)) for p in scale.points}
             special = {normalise_text(o.label(lang)) for o in common["special"].values()}
-            rank = (len(seen & points), -len(points))  # a tie: the shorter scale (SAT4 has no Neutraal)
+            rank = (len(seen & points), len(points))  # a tie (no one chose Neutraal): the longer, current one
             if seen and seen <= points | special and rank[0] and (best is None or rank > best[0]):
                 best = (rank, name, lang)
     return None if best is None else best[1:]
+
+
+def _todo(text: str) -> str:
+    return f"TODO: {text}"
 
 
 def _export_year(export: RawExport) -> int | None:
@@ -119,8 +123,9 @@ def draft_codebook(export: RawExport, survey: str = "nieuwe_bevraging", year: in
     common = load_common()
     detected = detect_questions(export)
     scales = {id(q): _scale_of(q.options, common) for q in detected if q.type in ("single", "matrix")}
-    found = [s for s in scales.values() if s]
-    language = language or (found[0][1] if found else "nl")
+    on_scale = [o for q in detected if scales.get(id(q)) for o in q.options]
+    found = _scale_of(on_scale, common)  # the scale all scale questions fit together
+    language = language or (found[1] if found else "nl")
     year = year or _export_year(export) or dt.date.today().year
     taken: set[str] = set()
     questions, headline, nps, improvement = {}, None, None, None
@@ -128,15 +133,15 @@ def draft_codebook(export: RawExport, survey: str = "nieuwe_bevraging", year: in
         qid = _slug(q.text, taken)
         scale = scales.get(id(q))
         qtype = "scale" if scale and q.type == "single" else q.type
-        text = {"nl": q.text} if language == "nl" else {"nl": q.text, language: q.text}
+        text = {"nl": q.text} if language == "nl" else {"nl": _todo(q.text), language: q.text}
         spec: dict = {"type": qtype, "label": q.text[:40], "text": text}
         if qtype in ("single", "multi"):
-            spec["options"] = [{"code": i + 1, "nl": o, **({language: o} if language != "nl" else {})}
+            spec["options"] = [{"code": i + 1, "nl": o} if language == "nl" else {"code": i + 1, "nl": _todo(o), language: o}
                                for i, o in enumerate(q.options)]
         if qtype == "matrix":
             items = {}
             for item in q.items:
-                items[_slug(item, set(items))] = {"nl": item} if language == "nl" else {"nl": item, language: item}
+                items[_slug(item, set(items))] = {"nl": item} if language == "nl" else {"nl": _todo(item), language: item}
             spec["items"] = items
             not_applicable = normalise_text(common["special"]["not_applicable"].label(scale[1])) if scale else None
             if not_applicable in {normalise_text(o) for o in q.options}:
@@ -156,7 +161,7 @@ def draft_codebook(export: RawExport, survey: str = "nieuwe_bevraging", year: in
         "client_group": "TODO",
         "cadence": "continuous",
         "languages": languages,
-        "scale_by_year": {year: found[0][0] if found else "SAT5"},
+        "scale_by_year": {year: found[0] if found else "SAT5"},
         "headline": headline or "TODO: id van de vraag naar de algemene tevredenheid (type scale)",
         "nps": nps,
         "improvement": improvement,
@@ -168,6 +173,6 @@ def draft_codebook(export: RawExport, survey: str = "nieuwe_bevraging", year: in
               "# improvement questions; option codes follow the order the answers first appear in the\n"
               "# export: put them in the questionnaire's order. Fill in the TODOs and breakdowns.\n")
     if language != "nl":
-        header += (f"# The export is in {language}: its texts are also under nl; translate those into Dutch\n"
-                   f"# (the reports use the nl labels).\n")
+        header += (f"# The export is in {language}: the Dutch (nl) texts and labels are 'TODO: <{language} text>';\n"
+                   "# translate them (the reports use the nl labels).\n")
     return header + yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=100)

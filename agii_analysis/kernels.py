@@ -82,9 +82,18 @@ def start(cwd: str, extra_arguments: list[str]) -> None:
 
 
 def start_async(cwd: str, extra_arguments: list[str]) -> None:
-    """Start the kernel in a helper thread, so it warms up while this process computes."""
+    """Start the kernel in a helper thread, so it warms up while this process computes.
+
+    What the thread and the notebook run will import is imported here first, in the
+    calling thread: two threads importing the Jupyter stack side by side once hung a run
+    for good on the import locks (the main thread in `import papermill`, the helper in
+    jupyter_client), where no signal could end it."""
     if fresh_kernels() or (_state["km"] is not None and _state["pid"] == os.getpid()):
         return
+    import jupyter_core.utils  # noqa: F401
+    import papermill  # noqa: F401 - nbclient, nbformat and jupyter_client with it
+
+    _manager_class()
     threading.Thread(target=_start_quietly, args=(cwd, extra_arguments), daemon=True).start()
 
 

@@ -312,13 +312,15 @@ def _csv_field_limit(text: str) -> None:
 _SEP_LINE = re.compile(r"sep=([,;\t|])\r?\n")  # Excel's hint line above the header
 
 
-def _unclosed_quote(body: bytes, sep: str, where: _Where) -> None:
+def _unclosed_quote(body: bytes, sep: str, where: _Where, skipped: int = 0) -> None:
     """A quoted cell that never ends (a cut-off file) is closed silently at the end of
     the file by the parsers, keeping a cut-off answer. Quotes come in pairs, so only an
     odd count is parsed again, strictly (a stray quote inside a cell is no quoting)."""
     if not body.count(b'"') % 2:
         return
-    reader = csv.reader(io.StringIO(body.decode("latin-1"), newline=""), delimiter=sep, strict=True)
+    text = body.decode("latin-1")
+    _csv_field_limit(text)  # the unclosed cell runs to the end of the file
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=True)
     records, line = 0, 0
     try:
         for _ in reader:
@@ -326,7 +328,8 @@ def _unclosed_quote(body: bytes, sep: str, where: _Where) -> None:
     except csv.Error as exc:
         if "end of data" in str(exc):
             raise where.error(
-                f"ends inside a quoted cell: the quote in row {records + 1} (line {line + 1} of the file) is never closed",
+                f"ends inside a quoted cell: the quote in row {records + 1} (line {line + 1 + skipped} of the file) "
+                "is never closed",
                 row=records + 1,
                 expected="a complete export (the file is cut off, or a quote is missing): re-export or copy it again",
             ) from None
@@ -342,7 +345,7 @@ def _read_csv(raw: bytes, where: _Where) -> tuple[list[pa.Array], str]:
         body = body[hint.end():] if hint else body
         head = body[: 1 << 16].decode("latin-1")
         sep = hint.group(1) if hint else _detect_separator(head)
-        _unclosed_quote(body, sep, where)
+        _unclosed_quote(body, sep, where, 1 if hint else 0)
         columns = _csv_arrow(body, head, sep)
         if columns is not None:
             return columns, "utf-8-sig" if bom else "utf-8"
@@ -350,7 +353,7 @@ def _read_csv(raw: bytes, where: _Where) -> tuple[list[pa.Array], str]:
     hint = _SEP_LINE.match(text)
     text = text[hint.end():] if hint else text
     sep = hint.group(1) if hint else _detect_separator(text)
-    _unclosed_quote(text.encode("utf-8"), sep, where)
+    _unclosed_quote(text.encode("utf-8"), sep, where, 1 if hint else 0)
     _csv_field_limit(text)
     tried = encoding in ("utf-8", "utf-8-sig")  # the fast path above had it already
     columns = None if tried else _csv_arrow(text.encode("utf-8"), text[: 1 << 16], sep)
@@ -554,7 +557,8 @@ def _cell_problem(raw: bytes, index: int) -> tuple[str, str | None, int | None, 
     """Excel error cells (#N/A) and formulas without a stored result (a workbook written
     by a program, never opened in Excel) both read as blank: their answers would be lost
     without a word. The sheet's XML is scanned for either (a plain export has neither);
-    the first is returned as (problem, column, row, expected)."""
+    the first is returned as (problem, column, row, expected). (A formula that XlsxWriter
+    stored with the result 0 cannot be told from a computed 0.)"""
     try:
         with zipfile.ZipFile(io.BytesIO(raw)) as zf:
             part = _sheet_part(zf, index)
@@ -573,7 +577,8 @@ def _cell_problem(raw: bytes, index: int) -> tuple[str, str | None, int | None, 
                         return (f"cell holds an Excel error{shown}, which reads as blank", *_ref(ref),
                                 "the answer as SurveyMonkey exported it: fix the cell or re-export")
                     if hit := _FORMULA_WITHOUT_VALUE.search(block):
-                        ref = _CELL_REF.search(block, block.rfind(b"<c ", 0, hit.start()), hit.end())
+                        cell = max(block.rfind(b"<c ", 0, hit.start()), block.rfind(b":c ", 0, hit.start()))
+                        ref = _CELL_REF.search(block, cell, hit.end())
                         return ("cell holds a formula without a stored result (the workbook was written by a "
                                 "program and never saved in Excel), which reads as blank", *_ref(ref),
                                 "values, not formulas: open and save the file in Excel or LibreOffice, or write values")
@@ -833,10 +838,10 @@ def _build(grid: list[pa.Array], where: _Where,
             expected=f"the two header rows in rows 1 and 2 ({_RESPONDENT_HEADERS} in A1); delete the empty row"
                      + (" and the empty columns before the export" if first else ""),
         )
-    if _meta_role(h2[0]) == "respondent_id" and not any(_norm(v) in _SUB_LABELS for v in h1):
+    if _meta_role(h2[0]) == "respondent_id" and h1[0] and not any(_norm(v) in _SUB_LABELS for v in h1):
+        # swapped header rows leave A1 blank (row 2 is blank under the metadata)
         raise where.error(
-            f"the export starts in row 2 ({_short(h2[0])} in A2): row 1 holds something else "
-            f"({_short(next(v for v in h1 if v)) if any(h1) else 'nothing'})",
+            f"the export starts in row 2 ({_short(h2[0])} in A2): row 1 holds something else ({_short(h1[0])})",
             column="A", row=1,
             expected=f"the two header rows in rows 1 and 2 ({_RESPONDENT_HEADERS} in A1): delete the row(s) above",
         )

@@ -417,6 +417,8 @@ def quotes(res: Results) -> Markdown:
     if res.improvement_question is None:
         return Markdown("")
     if res.quotes.empty:
+        if res.provenance["params"].get("quotes"):
+            return Markdown("Geen citaten: geen enkel antwoord kwam in aanmerking.")
         return Markdown("Citaten staan uit (parameter `quotes` in het parameterbestand).")
     return Markdown("\n".join(f"> {q['quote']}\n" for _, q in res.quotes.iterrows()))
 

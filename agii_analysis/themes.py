@@ -1,4 +1,5 @@
-"""Improvement themes in the open answers to "Wat kunnen we volgens u verbeteren?".
+"""Improvement themes in the open answers to the codebook's `improvement` question
+(in the agency's surveys "Wat kunnen we volgens u verbeteren?").
 
 Themes and their patterns live in codebooks/_themes.yaml, so a researcher adds or
 refines a theme without touching code. Coding is deliberately simple and auditable:

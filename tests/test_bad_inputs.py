@@ -264,6 +264,15 @@ def _(tmp_path):
                                                      "expected a complete export"))
 
 
+@case("csv-quote-never-closed-early-in-a-long-file")
+def _(tmp_path):
+    rows = grid(3000)
+    rows[5][-1] = "kapot"
+    f = write_csv(tmp_path / "lang.csv", rows)
+    f.write_bytes(f.read_bytes().replace(b",kapot\n", b',"kapot\n', 1))  # the closing quote lost
+    return Expect(validate(f), "lang.csv", err=("row 6", "ends inside a quoted cell", "row 6 (line 6 of the file)"))
+
+
 @case("empty-first-row-csv")
 def _(tmp_path):
     rows = grid(2)

@@ -52,7 +52,7 @@ def test_a_renamed_matrix_item_is_an_error_not_a_comment_box(tmp_path):
         harmonise([(read_export(path), None)], load_codebook("vorming"), 2023)
     message = str(err.value)
     assert message.startswith("v.csv, column O, row 2: the matrix item 'De Inhoud.' of question 'aspecten'")
-    assert "one of De lesgever; De inhoud;" in message and "`also: [De Inhoud.]`" in message
+    assert "one of De inhoud (no column of their own in this export)" in message and "`also: [De Inhoud.]`" in message
 
 
 def test_a_comment_box_under_a_matrix_stays_a_comment(tmp_path):
@@ -129,3 +129,27 @@ def test_another_question_missing_from_one_export_is_a_warning(tmp_path):
             "not answering them; its columns that match no question: 'Hoe volgde u deze vorming?'") in h.warnings
     assert h.accounting["used"] == 24
 
+
+
+def test_a_comment_box_whose_one_comment_is_an_option_label_stays_a_comment(tmp_path):
+    """Every option of the (expanded) question has its column, so a comment that happens
+    to be an option's label is a comment, not a renamed option."""
+    columns = [*VORMING[:1], ("Hoe volgde u de vorming?", "Online"), ("", "Fysiek"), ("", "Toelichting"),
+               *VORMING[2:]]
+    rows = []
+    for i in range(12):
+        v = vorming_answers()
+        rows.append((rid(i), END, [v[0], "Online", "", "Fysiek" if i == 0 else "", *v[2:]]))
+    h = harmonise([(read_export(export_csv(tmp_path / "v.csv", columns, rows)), None)], load_codebook("vorming"), 2023)
+    assert h.files[0].comment_columns == ["Hoe volgde u de vorming? | Toelichting"]
+    r = h.responses
+    assert r.loc[r["question"] == "vorm", "code"].dropna().tolist() == [1.0] * 12
+
+
+def test_a_comment_box_under_a_matrix_with_every_item_stays_a_comment(tmp_path):
+    """Its only comment is a scale label, but no item lacks a column: a comment."""
+    columns = [*VORMING[:8], ("", "Opmerking"), *VORMING[8:]]
+    rows = [(rid(i), END, [*vorming_answers()[:8], "Neutraal" if i == 0 else "", *vorming_answers()[8:]])
+            for i in range(12)]
+    h = harmonise([(read_export(export_csv(tmp_path / "v.csv", columns, rows)), None)], load_codebook("vorming"), 2023)
+    assert h.files[0].comment_columns == ["Hoe tevreden bent u over de volgende aspecten? | Opmerking"]

@@ -90,10 +90,19 @@ def test_draft_codebook_of_an_english_export_has_both_languages(codebooks, tmp_p
     assert _draft(export, codebooks / "engels.yaml") == 0
     book = load_codebook("engels")
     assert book.languages == ("nl", "en")
-    assert book.questions[book.headline].texts == {"nl": ("How satisfied are you overall?",),
+    assert book.questions[book.headline].texts == {"nl": ("TODO: How satisfied are you overall?",),
                                                    "en": ("How satisfied are you overall?",)}
     h = harmonise([(read_export(export), None)], book, 2023)
     assert h.accounting["used"] == 60 and h.unknown_labels == []
+    assert h.files[0].edition_language == "en" and set(h.respondents["language"]) == {"en"}
+
+
+def test_draft_codebook_without_a_neutral_answer_takes_the_current_scale(codebooks, tmp_path):
+    """Nobody chose Neutraal: SAT4 and SAT5 both fit, and the draft takes the current,
+    longer one (a SAT4 draft would refuse next year's Neutraal)."""
+    export = _headline_only(tmp_path / "kort.csv", labels=["Ontevreden", "Tevreden", "Heel tevreden"])
+    assert _draft(export, codebooks / "kort.yaml") == 0
+    assert load_codebook("kort").scale_by_year == {2023: "SAT5"}
 
 
 def test_draft_codebook_never_overwrites_and_is_named_after_its_survey(codebooks, tmp_path, capsys):
@@ -158,7 +167,7 @@ def test_a_failed_notebook_cell_is_named_by_its_code():
 
 def test_the_improvement_question_is_the_codebooks(codebooks, tmp_path):
     """Themes come from the codebook's `improvement` question, whatever its id; the
-    report and the appendix quote its text."""
+    appendix quotes its text."""
     rows = [(rid(i), "03/15/2023 10:00:00 AM", [SAT5_NL[3], "Meer praktijkvoorbeelden graag"]) for i in range(30)]
     export = export_csv(tmp_path / "open.csv", [("Hoe tevreden bent u?", "Response"),
                                                  ("Wat mag er beter?", "Open-Ended Response")], rows)

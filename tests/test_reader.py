@@ -697,11 +697,17 @@ def test_real_exports(name, respondents, total_columns, encoding):
     assert len(set(c.key for c in raw.columns)) == len(raw.columns)
 
 
-def _workbook_with(tmp_path, cell=None, value=None, data_type=None) -> Path:
-    """A small export as XLSX (written by openpyxl, as a script would), one cell edited."""
+def _workbook_with(tmp_path, cell=None, value=None, data_type=None, cover=False) -> Path:
+    """A small export as XLSX (written by openpyxl, as a script would), one cell edited;
+    `cover`: a summary sheet first (the sheet is then chosen by its content)."""
     rows = export_rows([("Hoe tevreden bent u?", ["Response"])],
                        [[*meta(11400000001 + i), "Tevreden"] for i in range(3)])
     wb = openpyxl.Workbook()
+    if cover:
+        wb.active.title = "Overzicht"
+        wb.active["A1"] = "Samenvatting"
+        wb.create_sheet("Sheet")
+        wb.active = 1
     for row in rows:
         wb.active.append(row)
     if cell:
@@ -724,6 +730,12 @@ def test_cells_that_would_read_as_blank_are_named(tmp_path, cell, value, data_ty
     with pytest.raises(AgiiError) as err:
         read_export(_workbook_with(tmp_path, cell, value, data_type))
     assert f"bewerkt.xlsx, sheet 'Sheet', {problem}" in str(err.value)
+
+
+def test_cells_that_would_read_as_blank_are_named_when_the_sheet_is_chosen_by_content(tmp_path):
+    with pytest.raises(AgiiError) as err:
+        read_export(_workbook_with(tmp_path, "J4", "=1+1", cover=True))
+    assert "bewerkt.xlsx, sheet 'Sheet', column J, row 4: cell holds a formula without a stored result" in str(err.value)
 
 
 def test_a_workbook_without_errors_or_formulas_reads(tmp_path):
