@@ -445,15 +445,24 @@ def _choose_sheet(wb: python_calamine.CalamineWorkbook, sheet: str | int | None,
     visible = [m.name for m in wb.sheets_metadata
                if m.visible == python_calamine.SheetVisibleEnum.Visible
                and m.typ == python_calamine.SheetTypeEnum.WorkSheet]
+
+    def starts_right(name: str) -> bool:
+        first = wb.get_sheet_by_name(name).to_python(skip_empty_area=False, nrows=1)
+        return bool(first and first[0] and _meta_role(_clean_header(first[0][0])) == "respondent_id")
+
     if len(visible) == 1:
+        if len(names) > 1 and not starts_right(visible[0]):
+            hidden = [m.name for m in wb.sheets_metadata if m.name not in visible
+                      and m.typ == python_calamine.SheetTypeEnum.WorkSheet and starts_right(m.name)]
+            if hidden:
+                raise where.error(
+                    f"the only visible sheet, {visible[0]!r}, does not start with {_RESPONDENT_HEADERS}; the hidden "
+                    f"sheet {hidden[0]!r} does", expected=f"sheet: {hidden[0]} in the params file (or --sheet), or "
+                                                          "unhide it")
         return visible[0]
     if not visible:
         raise where.error("has no visible worksheet", expected="a sheet with the responses")
-    candidates = []
-    for name in visible:
-        first = wb.get_sheet_by_name(name).to_python(skip_empty_area=False, nrows=1)
-        if first and first[0] and _meta_role(_clean_header(first[0][0])) == "respondent_id":
-            candidates.append(name)
+    candidates = [name for name in visible if starts_right(name)]
     if len(candidates) == 1:
         return candidates[0]
     which = "several" if candidates else "none"

@@ -626,7 +626,8 @@ def compute(params: Params | str | Path, harmonised: Harmonised | None = None) -
         "computed_at": started.isoformat(timespec="seconds"),
         "latest_end": None if used["end"].dropna().empty else pd.Timestamp(used["end"].max()).date().isoformat(),
         "demo": params.demo,
-        "warnings": list(h.warnings) + _unmatched_invited_by(params, used),  # English, as agii validate
+        "warnings": list(h.warnings) + _unmatched_invited_by(params, used)  # English, as agii validate
+                    + _setup_warnings(params, codebook, prev),
     }
     return Results(
         survey=params.survey, year=year, title=codebook.title, short_title=codebook.short_title,
@@ -675,6 +676,18 @@ def _check_inputs(params: Params, codebook: Codebook, h: Harmonised) -> None:
                 f"with collector id or language {key}",
                 file=where, expected=f"invited_by.{key} >= {n}",
             )
+
+
+def _setup_warnings(params: Params, codebook: Codebook, prev: "_Previous | None") -> list[str]:
+    """What a researcher left unfinished: a draft codebook's TODOs, published figures of
+    last year that are not used because its raw data is there."""
+    out = [f"codebook {codebook.path.name}: {key} is still {value!r} (a draft)"
+           for key, value in (("title", codebook.title), ("short_title", codebook.short_title),
+                              ("client_group", codebook.client_group)) if "TODO" in value]
+    if params.previous is not None and prev is not None and prev.sat is not None:
+        out.append(f"previous (published {params.previous.year} figures) is not used: {prev.year}'s raw data is "
+                   f"there ({prev.source.split('(')[-1].rstrip(')')}), and it is compared with instead")
+    return out
 
 
 def _unmatched_invited_by(params: Params, used: pd.DataFrame) -> list[str]:

@@ -366,6 +366,17 @@ def _(tmp_path):
                   out=("verborgen.xlsx sheet 'Antwoorden': 3 rows", "read 3, used 3", "excluded: none"))
 
 
+@case("xlsx-responses-hidden-behind-a-cover-sheet")
+def _(tmp_path):
+    f = write_xlsx(tmp_path / "voorblad.xlsx", {
+        "Overzicht": ([["KTO vorming 2022"], ["Samenvatting van de antwoorden"]], "visible"),
+        "Antwoorden": (grid(3), "hidden"),
+    })
+    return Expect(validate(f), "voorblad.xlsx", err=("the only visible sheet, 'Overzicht', does not start with",
+                                                     "the hidden sheet 'Antwoorden' does",
+                                                     "expected sheet: Antwoorden in the params file"))
+
+
 @case("xlsx-merged-header-over-question")
 def _(tmp_path):
     # N1:Q1 is the matrix question over its four item columns; S1 alone is untouched.

@@ -146,6 +146,8 @@ def test_a_survey_with_only_its_headline_question_gets_every_section(codebooks, 
     assert f"**{round(100 * satisfied / 60)} % (heel) tevreden**" in text(report.summary(res))
     sheets = appendix.write_appendix(res, tmp_path / "kort_bijlage.xlsx")
     assert sheets.exists()
+    # the draft's TODOs are still there: the run says so
+    assert "codebook kort.yaml: title is still 'TODO: titel van de bevraging' (a draft)" in res.provenance["warnings"]
 
 
 def test_a_template_cell_naming_a_question_of_another_survey_is_refused(codebooks, tmp_path):
@@ -199,3 +201,23 @@ def test_a_survey_without_a_template_is_refused_by_name(tmp_path, monkeypatch):
     with pytest.raises(AgiiError) as err:
         run_module.template_for("kort")
     assert "kort.ipynb" in str(err.value) and "no notebook template for survey 'kort'" in str(err.value)
+
+
+def test_published_figures_of_last_year_unused_beside_its_raw_data_are_named(tmp_path):
+    from agii_analysis.params import load_params
+    from agii_analysis.results import _Previous, _setup_warnings
+
+    params = tmp_path / "params" / "2023" / "vorming.yaml"
+    params.parent.mkdir(parents=True)
+    params.write_text(yaml.safe_dump({
+        "survey": "vorming", "year": 2023, "inputs": [{"file": "data/raw/demo/2023/vorming_2023_numeriek.csv",
+                                                       "values": "numeric"}],
+        "invited": 2250, "previous": {"year": 2022, "pct_satisfied": 81, "source": "Jaarverslag 2022"}}),
+        encoding="utf-8")
+    raw = _Previous(2022, object(), None, None, None, "SAT5", "berekend uit de ruwe gegevens van 2022 (vorming.yaml)")
+    published = _Previous(2022, None, None, 81, None, "SAT5", "gepubliceerd cijfer: Jaarverslag 2022")
+    book = load_codebook("vorming")
+    assert _setup_warnings(load_params(params), book, raw) == [
+        "previous (published 2022 figures) is not used: 2022's raw data is there (vorming.yaml), and it is "
+        "compared with instead"]
+    assert _setup_warnings(load_params(params), book, published) == []
