@@ -694,8 +694,10 @@ def _objects(column: pa.Array) -> np.ndarray:
 # --------------------------------------------------------------------------- dates
 
 def _parse_dates(values: pa.Array, rows: np.ndarray, index: int, name: str,
-                 where: _Where) -> pd.Series:
-    """Dates of one text column, vectorised per format; blank -> NaT."""
+                 where: _Where, warnings: list[str] | None = None) -> pd.Series:
+    """Dates of one text column, vectorised per format; blank -> NaT. A column in more
+    than one form (texts and date cells) is read, with a warning: that is what a
+    re-save under another locale leaves, with day and month swapped where it could."""
     column = _col(index, name)
     out = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[us]")
 
@@ -736,6 +738,13 @@ def _parse_dates(values: pa.Array, rows: np.ndarray, index: int, name: str,
             raise fail(int(bad.index[0]), f"the number {texts[bad.index[0]]}")
         stamps = pd.to_datetime(numbers, unit="D", origin=_EXCEL_EPOCH).dt.round("s")
         out[serial] = stamps.to_numpy().astype("datetime64[us]")
+    used = list(dict.fromkeys(  # the forms: date cells (read as ISO text), month/day texts, serial numbers
+        ["date cells" if f.startswith("%Y") else "month/day/year texts" for f in _DATE_FORMATS if f not in formats]
+        + (["Excel date numbers"] if len(serial) else [])))
+    if warnings is not None and len(used) > 1:
+        warnings.append(f"column {column} holds dates in {len(used)} forms ({'; '.join(used)}): a workbook saved "
+                        "again under another language setting can have swapped day and month in some of them; "
+                        "check the dates, or re-export from SurveyMonkey")
     return pd.Series(out, dtype="datetime64[us]")
 
 
@@ -982,7 +991,7 @@ def _build(grid: list[pa.Array], where: _Where,
         if role not in roles:
             return pd.Series(pd.NaT, index=range(len(rows)), dtype="datetime64[us]")
         j = roles[role]
-        return _parse_dates(cells(j), rows, j, h1[j], where)
+        return _parse_dates(cells(j), rows, j, h1[j], where, warnings)
 
     rid = roles["respondent_id"]
     ids = _respondent_ids(cells(rid), rows, _col(rid, h1[rid]), where, warnings)

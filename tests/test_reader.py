@@ -750,3 +750,23 @@ def test_a_collector_id_stored_as_a_number_by_excel_is_the_same_collector(tmp_pa
                         for i, c in enumerate(["431234567.0", "431234567", " 431234567.00 ", "431234568"])])
     export = read_export(write_csv(tmp_path / "c.csv", rows))
     assert export.meta["collector_id"].tolist() == ["431234567"] * 3 + ["431234568"]
+
+
+def test_a_date_column_in_two_forms_is_read_with_a_warning(tmp_path):
+    """Some End Dates as date cells, others as SurveyMonkey's text: what a re-save under
+    a day/month locale leaves (day and month swapped where the day was <= 12)."""
+    rows = export_rows([("Hoe tevreden bent u?", ["Response"])],
+                       [[*meta(11400000001 + i), "Tevreden"] for i in range(3)])
+    wb = openpyxl.Workbook()
+    for row in rows:
+        wb.active.append(row)
+    wb.active["D3"].value = dt.datetime(2023, 5, 7, 16, 25, 1)  # was 07/05/2023: day and month swapped
+    path = tmp_path / "datums.xlsx"
+    wb.save(path)
+    export = read_export(path)
+    assert export.meta["end"].tolist() == [pd.Timestamp("2023-05-07 16:25:01"), pd.Timestamp("2023-07-31 16:25:01"),
+                                           pd.Timestamp("2023-07-31 16:25:01")]
+    assert export.warnings == [
+        "column D 'End Date' holds dates in 2 forms (month/day/year texts; date cells): a workbook saved again "
+        "under another language setting can have swapped day and month in some of them; check the dates, or "
+        "re-export from SurveyMonkey"]
