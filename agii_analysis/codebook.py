@@ -65,6 +65,11 @@ class Option:
     def nl(self) -> str:
         return self.labels["nl"]
 
+    @property
+    def wordings(self) -> tuple[str, ...]:
+        """Every text an export may hold for this option: its labels, then `also`."""
+        return (*self.labels.values(), *self.also)
+
     def label(self, language: str) -> str:
         return self.labels.get(language, self.labels["nl"])
 

@@ -183,7 +183,7 @@ def _match_columns(export: RawExport, codebook: Codebook, year: int):
         option_by_label = {}
         if q.type in ("single", "multi", "scale"):
             for opt in codebook.answer_options(q, year):
-                for lab in [*opt.labels.values(), *opt.also]:
+                for lab in opt.wordings:
                     option_by_label.setdefault(normalise_text(lab), opt.code)
         if q.type == "nps":
             option_by_label = {str(s): s for s in range(codebook.nps_bands["min"], codebook.nps_bands["max"] + 1)}
@@ -229,7 +229,7 @@ def _check_comment(export: RawExport, col, q: Question, codebook: Codebook, year
             options = codebook.answer_options(q, year)
         except AgiiError:  # no scale for the year: the coding says so, for the columns it codes
             return
-        labels = {normalise_text(lab) for o in options for lab in [*o.labels.values(), *o.also]}
+        labels = {normalise_text(lab) for o in options for lab in o.wordings}
         if not missing or not (seen <= labels or all(v.isdigit() for v in seen)):
             return
         what, where_ = "matrix item", codebook.path.name
@@ -237,7 +237,7 @@ def _check_comment(export: RawExport, col, q: Question, codebook: Codebook, year
         options = [o for o in codebook.answer_options(q, year)  # expanded layout: options without a column
                    if f"={o.code}" not in found and str(o.code) not in found]
         missing = [o.nl for o in options]
-        labels = {normalise_text(lab) for o in options for lab in [*o.labels.values(), *o.also]}
+        labels = {normalise_text(lab) for o in options for lab in o.wordings}
         if not missing or len(seen) != 1 or not (seen == {normalise_text(col.sub)} or seen <= labels):
             return
         what = "answer option"
@@ -482,7 +482,6 @@ def harmonise(
     long = _Long({qid: i for i, qid in enumerate(codebook.questions)}, {}, label_table)
     offset = 0  # respondent number of each export's first row: rid = offset + row index
     sheet_of = {}  # file name -> sheet read, so later errors can name the sheet of an XLSX
-    numeric_files: set[str] = set()
     for export, _ in exports:
         sheet_of.setdefault(Path(export.path).name, export.sheet)
     for export, spec in exports:
@@ -510,8 +509,6 @@ def harmonise(
                 expected=f"one of {', '.join(codebook.languages)} (codebook {codebook.path.name})",
             )
         numeric = getattr(spec, "values", "text") == "numeric"
-        if numeric:
-            numeric_files.add(name)
         encoded_lang = pc.dictionary_encode(_arrow_text(languages))  # first-seen order, as pd.factorize
         lang_no, lang_names = encoded_lang.indices.to_numpy(), encoded_lang.dictionary.to_pylist()
         first_part = len(long.parts)
@@ -552,6 +549,7 @@ def harmonise(
             u, expected = unknown[0]
             total = sum(x.count for x, _ in unknown)
             more = f" ({total} unknown answers in all; `agii validate --unknown-labels missing` lists them)" if total > u.count else ""
+            numeric_files = {Path(e.path).name for e, spec in exports if getattr(spec, "values", "text") == "numeric"}
             hint = _numeric_hint([x for x, _ in unknown if x.file == u.file], numeric_files)
             more += hint
             if not hint and not expected.startswith(("a whole number", "a position")):

@@ -353,9 +353,10 @@ def _read_csv(raw: bytes, where: _Where) -> tuple[list[pa.Array], str]:
     hint = _SEP_LINE.match(text)
     text = text[hint.end():] if hint else text
     sep = hint.group(1) if hint else _detect_separator(text)
-    _unclosed_quote(text.encode("utf-8"), sep, where, 1 if hint else 0)
-    _csv_field_limit(text)
     tried = encoding in ("utf-8", "utf-8-sig")  # the fast path above had it already
+    if not tried:
+        _unclosed_quote(text.encode("utf-8"), sep, where, 1 if hint else 0)
+    _csv_field_limit(text)
     columns = None if tried else _csv_arrow(text.encode("utf-8"), text[: 1 << 16], sep)
     if columns is not None:
         return columns, encoding
@@ -475,7 +476,7 @@ def _choose_sheet(wb: python_calamine.CalamineWorkbook, sheet: str | int | None,
 
 def _read_xlsx(raw: bytes, sheet: str | int | None, where: _Where,
                is_zip: bool) -> tuple[list[pa.Array], str]:
-    scan = _scan_soon(raw, _sheet_index(raw, sheet)) if is_zip else None
+    scan = _scan_soon(raw, _sheet_index(_sheet_names(raw), sheet)) if is_zip else None
     fast = _xlsx_arrow(raw, sheet) if is_zip else None
     if fast is not None:
         where.sheet = fast[1]
@@ -504,12 +505,7 @@ def _xlsx_arrow(raw: bytes, sheet: str | int | None) -> tuple[list[pa.Array], st
     try:
         reader = fastexcel.read_excel(raw)
         names = list(reader.sheet_names)
-        if sheet is None:
-            index = 0 if len(names) == 1 else None
-        elif isinstance(sheet, int) and not isinstance(sheet, bool):
-            index = sheet if 0 <= sheet < len(names) else None
-        else:
-            index = names.index(sheet) if sheet in names else None
+        index = _sheet_index(names, sheet)
         if index is None or not _starts_at_a1(raw, index):
             return None
         table = reader.load_sheet(index, header_row=None, dtypes="string").to_arrow()
@@ -603,18 +599,11 @@ def _ref(ref: re.Match | None) -> tuple[str | None, int | None]:
     return (ref.group(1).decode(), int(ref.group(2))) if ref else (None, None)
 
 
-_SCAN: dict = {}
-
-
 def _scan_soon(raw: bytes, index: int | None):
     """Start the scan beside the read (zlib releases the GIL): it then costs no time."""
     if index is None:
         return None
-    pool = _SCAN.get(os.getpid())
-    if pool is None:
-        _SCAN.clear()
-        pool = _SCAN[os.getpid()] = ThreadPoolExecutor(1, thread_name_prefix="agii-scan")
-    return index, pool.submit(_cell_problem, raw, index)
+    return index, _thread_pool("agii-scan", 1).submit(_cell_problem, raw, index)
 
 
 def _check_cells(raw: bytes, index: int, scan, where: _Where) -> None:
@@ -624,14 +613,8 @@ def _check_cells(raw: bytes, index: int, scan, where: _Where) -> None:
         raise where.error(text, column=column, row=row, expected=expected)
 
 
-def _sheet_index(raw: bytes, sheet: str | int | None) -> int | None:
-    """The position of the sheet a read will take, when the workbook's list tells (else None)."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(raw)) as zf:
-            names = [html.unescape(m.decode("utf-8")) for m in
-                     re.findall(rb'<(?:\w+:)?sheet\b[^>]*?\bname="([^"]*)"', zf.read("xl/workbook.xml"))]
-    except (zipfile.BadZipFile, KeyError, OSError, UnicodeDecodeError, zlib.error):
-        return None
+def _sheet_index(names: list[str], sheet: str | int | None) -> int | None:
+    """The position of the sheet the fast path reads: the one asked for, or the only one."""
     if sheet is None:
         return 0 if len(names) == 1 else None
     if isinstance(sheet, int) and not isinstance(sheet, bool):
@@ -639,22 +622,38 @@ def _sheet_index(raw: bytes, sheet: str | int | None) -> int | None:
     return names.index(sheet) if sheet in names else None
 
 
+def _sheet_names(raw: bytes) -> list[str]:
+    """The sheet names in workbook order, from workbook.xml (none if it cannot be read)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as zf:
+            return [html.unescape(m.decode("utf-8")) for m in
+                    re.findall(rb'<(?:\w+:)?sheet\b[^>]*?\bname="([^"]*)"', zf.read("xl/workbook.xml"))]
+    except (zipfile.BadZipFile, KeyError, OSError, UnicodeDecodeError, zlib.error):
+        return []
+
+
 # --------------------------------------------------------------------------- columns
 
-_POOL: dict = {}
+_POOLS: dict = {}
+
+
+def _thread_pool(name: str, workers: int) -> ThreadPoolExecutor:
+    """This process's pool of that name: one per process, as a forked child's copy of
+    its parent's pool would have no threads behind it."""
+    key = (os.getpid(), name)
+    if key not in _POOLS:
+        for stale in [k for k in _POOLS if k[0] != os.getpid()]:
+            del _POOLS[stale]
+        _POOLS[key] = ThreadPoolExecutor(workers, thread_name_prefix=name)
+    return _POOLS[key]
 
 
 def _pmap(fn, items) -> list:
-    """map() over Arrow work on two threads (Arrow's kernels release the GIL); a pool per
-    process, dropped in a forked child, whose copy would have no threads behind it."""
+    """map() over Arrow work on two threads (Arrow's kernels release the GIL)."""
     items = list(items)
     if len(items) < 2 or (os.cpu_count() or 1) < 2:
         return [fn(x) for x in items]
-    pool = _POOL.get(os.getpid())
-    if pool is None:
-        _POOL.clear()
-        pool = _POOL[os.getpid()] = ThreadPoolExecutor(2, thread_name_prefix="agii-read")
-    return list(pool.map(fn, items))
+    return list(_thread_pool("agii-read", 2).map(fn, items))
 
 
 
@@ -984,8 +983,8 @@ def _build(grid: list[pa.Array], where: _Where,
         seen.add(key)
         columns.append(ExportColumn(j, column_letter(j), question, h2[j], key))
 
-    def texts(role: str) -> pd.Series:
-        return _str_series(_arrow_cells(cells, roles, role, len(rows)))
+    def text_cells(role: str) -> pa.Array:
+        return cells(roles[role]) if role in roles else pa.nulls(len(rows), pa.string())
 
     def dates(role: str) -> pd.Series:
         if role not in roles:
@@ -999,18 +998,14 @@ def _build(grid: list[pa.Array], where: _Where,
     meta = pd.DataFrame({
         "respondent_id": _str_series(ids),
         "collector_id": _str_series(pc.replace_substring_regex(  # 402093355.0: a number Excel stored as float
-            _arrow_cells(cells, roles, "collector_id", len(rows)), r"^\s*(\d+)\.0+\s*$", r"\1")),
+            text_cells("collector_id"), _INT_FLOAT_TEXT.pattern, r"\1")),
         "start": start,
         "end": end,
-        "language": texts("language"),
+        "language": _str_series(text_cells("language")),
         "row": pd.Series(rows, dtype="int64"),
     })
     return meta, {c.key: cells(c.position) for c in columns}, columns, dropped
 
-
-
-def _arrow_cells(cells, roles: dict, role: str, n: int) -> pa.Array:
-    return cells(roles[role]) if role in roles else pa.nulls(n, pa.string())
 
 
 # --------------------------------------------------------------------------- API

@@ -16,7 +16,6 @@ import pandas as pd
 from IPython.display import HTML, Image, Markdown
 
 from . import charts
-from .codebook import load_codebook
 from .errors import AgiiError
 from .params import REPO_ROOT, find_params, load_params
 from .results import LANGUAGE_BREAKDOWN, LANGUAGE_NAMES, SCALE_BREAK_CAVEAT, Results, compute, sort_for_overview
@@ -265,12 +264,12 @@ def aspects_chart(res: Results) -> Image | Markdown:
     return _png(charts.aspects_chart(shown, title=f"Tevredenheid per onderdeel {res.year}", source=_source(res)))
 
 
-NO_MATRIX = "Deze bevraging had in {year} geen vraag naar de tevredenheid over onderdelen."
+NO_MATRIX = "deze bevraging had in {year} geen vraag naar de tevredenheid over onderdelen."
 
 
 def aspects_text(res: Results) -> Markdown:
     if not len(res.aspects):
-        return Markdown(NO_MATRIX.format(year=res.year))
+        return Markdown(NO_MATRIX.format(year=res.year).capitalize())
     a = _rated_aspects(res).sort_values("rank")
     hidden = res.aspects[_flagged(res.aspects)]
     small = (f" Niet getoond (minder dan {res.threshold} antwoorden op de schaal) [c]: "
@@ -294,7 +293,7 @@ NO_PRIORITY = ("Geen prioriteitenmatrix: geen enkel onderdeel heeft genoeg respo
 
 def priority_chart(res: Results) -> Image | Markdown:
     if not len(res.aspects):
-        return Markdown("Geen prioriteitenmatrix: d" + NO_MATRIX.format(year=res.year)[1:])
+        return Markdown("Geen prioriteitenmatrix: " + NO_MATRIX.format(year=res.year))
     if charts.placed_aspects(res.priority).empty:
         return Markdown(NO_PRIORITY)
     return _png(charts.priority_chart(res.priority, title=f"Prioriteitenmatrix {res.year}", source=_source(res)))
@@ -313,7 +312,7 @@ def priority_text(res: Results) -> Markdown:
 
 
 def _not_asked(res: Results, question: str) -> Markdown | None:
-    book = load_codebook(res.survey)
+    book = res.codebook
     if question not in book.questions and question != LANGUAGE_BREAKDOWN:  # a cell of another survey's template
         known = [*book.breakdowns, *([LANGUAGE_BREAKDOWN] if len(book.languages) > 1 else [])]
         raise AgiiError(f"the report asks for a breakdown by question {question!r}, which is not in the codebook",

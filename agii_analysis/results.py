@@ -12,6 +12,7 @@ import json
 import math
 import platform
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -118,13 +119,18 @@ class Results:
     def first_measurement(self) -> bool:
         """The survey's first edition (codebook `first_year`): nothing to compare with.
         Asked of the codebook, so results files written before the field answer too."""
-        return load_codebook(self.survey).first_year == self.year
+        return self.codebook.first_year == self.year
+
+    @cached_property
+    def codebook(self) -> Codebook:
+        """The survey's codebook, read once (the report asks it several times)."""
+        return load_codebook(self.survey)
 
     @property
     def improvement_question(self) -> str | None:
         """The Dutch text of the open question coded in improvement themes, None when the
         survey had none that year (codebook `improvement`)."""
-        book = load_codebook(self.survey)
+        book = self.codebook
         q = book.questions.get(book.improvement) if book.improvement else None
         return q.texts["nl"][0] if q is not None and q.asked_in(self.year) else None
 
@@ -686,7 +692,7 @@ def _setup_warnings(params: Params, codebook: Codebook, prev: "_Previous | None"
                               ("client_group", codebook.client_group)) if "TODO" in value]
     if params.previous is not None and prev is not None and prev.sat is not None:
         out.append(f"previous (published {params.previous.year} figures) is not used: {prev.year}'s raw data is "
-                   f"there ({prev.source.split('(')[-1].rstrip(')')}), and it is compared with instead")
+                   "there, and it is compared with instead")
     return out
 
 
@@ -827,8 +833,7 @@ def _themes(h, params: Params, codebook: Codebook, threshold: int):
     from .themes import code_answers, load_themes, select_quotes, theme_table
 
     r = h.responses
-    asked = codebook.improvement is not None
-    answers = r[(r["question"] == codebook.improvement) & r["text"].notna()] if asked else r.iloc[:0]
+    answers = r[(r["question"] == codebook.improvement) & r["text"].notna()] if codebook.improvement else r.iloc[:0]
     if answers.empty:
         return pd.DataFrame(columns=["theme", "label", "n", "share", "lo", "hi"]), pd.DataFrame(columns=["theme", "quote"])
     book = load_themes()

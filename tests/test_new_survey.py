@@ -218,6 +218,6 @@ def test_published_figures_of_last_year_unused_beside_its_raw_data_are_named(tmp
     published = _Previous(2022, None, None, 81, None, "SAT5", "gepubliceerd cijfer: Jaarverslag 2022")
     book = load_codebook("vorming")
     assert _setup_warnings(load_params(params), book, raw) == [
-        "previous (published 2022 figures) is not used: 2022's raw data is there (vorming.yaml), and it is "
+        "previous (published 2022 figures) is not used: 2022's raw data is there, and it is "
         "compared with instead"]
     assert _setup_warnings(load_params(params), book, published) == []
