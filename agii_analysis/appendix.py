@@ -485,7 +485,10 @@ def _quotes(r: Results) -> Table | None:
     df["theme_label"] = [labels.get(t, t) for t in df["theme"]]
     cols = [Column("theme_label", "Thema"), Column("quote", "Citaat", width=80), Column("theme", "Code thema")]
     return Table("Citaten", "tabel_citaten", f"Citaten {r.year}",
-                 "Geselecteerde antwoorden op de open vraag, met namen, adressen en nummers verwijderd.",
+                 "Geselecteerde antwoorden op de open vraag. E-mail- en webadressen, telefoon-, rekening- en "
+                 "rijksregisternummers en namen na een aanspreking, functie of bedanking (juf …, mevrouw …, "
+                 "bedankt …) zijn vervangen door [e-mail], [url], [telefoon], [rekeningnummer], "
+                 "[rijksregisternummer] en [naam]; andere namen worden niet herkend.",
                  df, cols, notes=("themes",))
 
 

@@ -21,7 +21,8 @@ and reports a `Finding` for
    word (so "Roos" or "Hoop" alone are not flagged, "Roos Peeters" is);
 2. anything that looks like personal data, with the redaction patterns of
    `themes.redact` (e-mail addresses, Belgian and international phone numbers,
-   national register numbers), plus IPv4 addresses. Numbers inside other tokens
+   national register numbers, bank account numbers with a valid IBAN check, a name after a form of address, role, introduction
+   or thanks: "juf Sarah"), plus IPv4 addresses. Numbers inside other tokens
    (hashes, ids) and the decimals of a number (0.0034382865) are not matches; a
    national register number must have a valid check number. Numeric cells (XLSX,
    JSON) are numbers, not text, and are not pattern-checked;
@@ -55,7 +56,7 @@ from pathlib import Path
 
 from .errors import AgiiError
 from .params import REPO_ROOT
-from .themes import _EMAIL, _PHONE_INTL, _PHONE_NAT, _RRN
+from .themes import _EMAIL, _IBAN, _NAME_CUE, _PHONE_INTL, _PHONE_NAT, _RRN, _iban_tag, _name_tag
 
 DEFAULT_PLANTED = REPO_ROOT / "data" / "raw" / "demo" / "planted_private.json"
 DEFAULT_THRESHOLD = 10
@@ -227,6 +228,10 @@ class Scanner:
                 if not _inside(m.span(), taken) and _standalone(text, m):
                     taken.append(m.span())
                     yield "ipv4", f"{_LABELS['ipv4']} {m.group(0)}"
+        for m in _IBAN.finditer(text):
+            if not _inside(m.span(), taken) and _iban_tag(m) != m.group(0):
+                taken.append(m.span())
+                yield "iban", f"{_LABELS['iban']} {m.group(0)}"
         for m in _RRN.finditer(text):
             if not _inside(m.span(), taken) and _standalone(text, m) and _valid_rrn(m.group(0)):
                 taken.append(m.span())
@@ -242,6 +247,10 @@ class Scanner:
                 if digits in (9, 10) and not _inside(m.span(), taken) and _standalone(text, m):
                     taken.append(m.span())
                     yield "phone", f"{_LABELS['phone']} {m.group(0).strip()}"
+        for m in _NAME_CUE.finditer(text):
+            if not _inside(m.span(), taken) and _name_tag(m) != m.group(0):
+                taken.append(m.span())
+                yield "name", f"{_LABELS['name']} {' '.join(m.group(0).split())}"
 
 
 _LABELS = {
@@ -253,6 +262,8 @@ _LABELS = {
     "ipv4": "IPv4 address",
     "national-register-number": "national register number",
     "phone": "phone number",
+    "iban": "bank account number (IBAN)",
+    "name": "name after a form of address or role",
 }
 
 

@@ -478,7 +478,106 @@ _PHONE_NAT = re.compile(
     r"(?<![\d+.,])(?:\(0\d{1,3}\)|0\d{1,3})(?:[ .\-/]{1,2}\d{2,3}){2,4}(?!\d)"
     r"|(?<![\d+.,])0\d{8,9}(?!\d)"
 )
+# Bank account numbers (IBAN: BE68 5390 0754 7034), counted only with a valid check
+# (mod 97), so a product code or a reference with the same shape is left alone.
+_IBAN = re.compile(r"(?<![^\W_])[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3})?(?![^\W_])",
+                   re.IGNORECASE)
 _TRAILING = ".,;:!?"
+
+
+def valid_iban(value: str) -> bool:
+    """The IBAN check: country and check digits moved to the end, letters as 10-35, mod 97 = 1."""
+    compact = value.replace(" ", "").upper()
+    if not 15 <= len(compact) <= 34:
+        return False
+    return int("".join(str(int(ch, 36)) for ch in compact[4:] + compact[:4])) % 97 == 1
+
+
+def _iban_tag(match: re.Match) -> str:
+    """[rekeningnummer] for a valid IBAN; the pattern's last short group may be the next
+    word ("BE68 5390 0754 7034 aub"), so without it is tried too."""
+    text = match.group(0)
+    if valid_iban(text):
+        return "[rekeningnummer]"
+    head, sep, tail = text.rpartition(" ")
+    if sep and len(tail) <= 3 and valid_iban(head):
+        return "[rekeningnummer]" + sep + tail
+    return text
+
+# Names. Without a list of names, a name is recognised by what comes before it: a form
+# of address or a role (juf Sarah, mevrouw Janssens, lesgever Ahmed, Madame Dubois),
+# a self-introduction (ik heet ..., je m'appelle ...) or a thank-you (bedankt Sarah);
+# then the capitalised words (with particles: van der Berg, El Amrani) are the name.
+_NAME_CUES = (
+    # nl: forms of address and the roles respondents name people by
+    "meneer mijnheer mevrouw mevr mw dhr heer juf juffrouw meester leerkracht leerkrachten lesgever "
+    "lesgeefster lesgevers leraar lerares docent docente begeleider begeleidster trajectbegeleider "
+    "trajectbegeleidster consulent consulente medewerker medewerkster coach tolk collega dokter dr "
+    # fr, en
+    "monsieur madame mademoiselle mme mlle professeur prof formateur formatrice enseignant enseignante "
+    "mr mrs ms miss mister sir teacher trainer tutor "
+    # uk, ru (Cyrillic has capitals; Arabic script has none, so no cue helps there)
+    "пан пані вчитель вчителька викладач викладачка учитель учительница преподаватель господин госпожа"
+).split()
+_NAME_PHRASES = [  # self-introductions and thanks (words separated by any white space)
+    "mijn naam is", "ik heet", "ik ben", "bedankt", "dank aan", "dank u", "dank je", "dankjewel", "dankuwel",
+    "met dank aan", "groetjes", "groeten", "je m'appelle", "je m’appelle", "mon nom est", "merci",
+    "my name is", "i am", "i'm", "i’m", "thanks", "thank you", "дякую", "спасибо",
+]
+_CUE = "(?:" + "|".join(sorted([re.escape(c) for c in _NAME_CUES]
+                               + [r"\s+".join(map(re.escape, p.split())) for p in _NAME_PHRASES],
+                               key=len, reverse=True)) + r")\.?"
+_CUE_SEP = r"(?:[ \t]*[:,(][ \t]*|[ \t]+)"
+# cues may follow each other (dank aan juf Sarah, Merci Madame Dubois); both chains are
+# bounded, so the cost stays linear
+_NAME_CUE = re.compile(
+    rf"(?<![^\W\d_]){_CUE}(?:{_CUE_SEP}{_CUE}){{0,3}}{_CUE_SEP}((?:[^\W\d_][^\W\d_'’-]{{0,40}}\.?[ \t]*){{1,5}})",
+    re.IGNORECASE,
+)
+_NAME_PARTICLES = {"van", "de", "der", "den", "het", "ten", "ter", "te", "op", "'t", "el", "al", "ben", "bin",
+                   "ibn", "abu", "le", "la", "du", "da", "di", "des", "dos", "von", "zu", "mc", "o'"}
+# Capitalised words after a cue that are no name: sentence words, languages, the
+# agency's own terms (the cue words themselves are added below).
+_NOT_NAMES = set("""
+de het een ik jij je u hij zij ze wij we jullie dat die dit deze daar er en of maar want voor van met om op in
+aan bij als is was zijn waren heeft had heel zeer erg echt goed super top fijn leuk lief vriendelijk veel
+alles niet geen ook nog wel hartelijk hartelijke dank bedankt groeten groetjes mvg vriendelijke tevreden blij
+allemaal iedereen team jou jullie uw hun haar hem mij me mijn
+le la les un une il elle nous vous ils elles et mais pour avec très tres bien tout tous beaucoup merci
+the a an he she it they you i and but for with very so all everything thanks thank good great happy not
+nice kind helpful my your our
+mo nt2 agii agentschap integratie inburgering inburgeraar inburgeraars vdab ocmw cvo cbe huis
+nederlands vlaams frans engels arabisch turks russisch oekraïens pools spaans portugees dari pashto farsi
+perzisch koerdisch somalisch tigrinya berbers albanees roemeens bulgaars
+""".split()) | set(_NAME_CUES)
+
+
+def _name_tag(match: re.Match) -> str:
+    """Replace the name after a cue by [naam]: the capitalised words (and particles
+    between them) right after it; the rest of the match is given back."""
+    words = match.group(1)
+    start = match.start(1) - match.start(0)
+    tokens = re.findall(r"[^\s]+|\s+", words)
+    end = taken = 0  # characters of `words` that are the name; name words taken
+    pos = 0
+    pending = 0  # particles seen since the last name word
+    for tok in tokens:
+        pos += len(tok)
+        if tok.isspace():
+            continue
+        word = tok.rstrip(".")
+        if word.casefold() in _NAME_PARTICLES and taken + pending < 4:
+            pending += 1
+            continue
+        if word[:1].isupper() and word.casefold() not in _NOT_NAMES and (len(word) > 1 or tok.endswith(".")):
+            taken, pending = taken + 1, 0
+            end = pos - (len(tok) - len(word) if not (len(word) == 1) else 0)
+            continue
+        break
+    if not taken:
+        return match.group(0)
+    whole = match.group(0)
+    return whole[:start] + "[naam]" + whole[start + end:]
 
 
 def _url_tag(match: re.Match) -> str:
@@ -495,9 +594,10 @@ def _national_phone_tag(match: re.Match) -> str:
 def redact(text: str) -> str:
     """Replace e-mail addresses, URLs, national register and phone numbers by tags.
 
-    Tags: [e-mail], [url], [rijksregisternummer], [telefoon]. Ordinary numbers
-    (years, percentages, dates, times) are left alone. Names are NOT detected:
-    quotes still need a human read before publication.
+    Tags: [e-mail], [url], [rekeningnummer], [rijksregisternummer], [telefoon], [naam]. Ordinary numbers
+    (years, percentages, dates, times) are left alone. Names are found only after a
+    cue (juf Sarah, mevrouw Janssens, ik heet ..., bedankt Ahmed): a name on its own
+    is not, so quotes still need a human read before publication.
     """
     if not isinstance(text, str):
         return text
@@ -509,12 +609,13 @@ def redact(text: str) -> str:
         text = _URL.sub(_url_tag, text)
     if "." in text:
         text = _DOMAIN.sub(_url_tag, text)
+    text = _IBAN.sub(_iban_tag, text)
     text = _RRN.sub("[rijksregisternummer]", text)
     if "+" in text or "00" in text:
         text = _PHONE_INTL.sub("[telefoon]", text)
     if "0" in text:
         text = _PHONE_NAT.sub(_national_phone_tag, text)
-    return text
+    return _NAME_CUE.sub(_name_tag, text)
 
 
 def _truncate(text: str, limit: int = QUOTE_MAX_CHARS) -> str:

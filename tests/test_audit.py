@@ -147,6 +147,8 @@ def test_cli_finds_a_planted_email_injected_into_an_output(survey_copy, suffix):
     ("phone", "+32 9 123 45 67"),
     ("national-register-number", "85.07.30-033.28"),
     ("ipv4", "10.20.30.40"),
+    ("name", "juf Yasmina"),
+    ("iban", "BE68 5390 0754 7034"),
 ])
 def test_every_kind_is_found_in_every_file_type(survey_copy, suffix, kind, value):
     planted = _planted()
@@ -185,6 +187,15 @@ def test_first_names_alone_and_common_words():
     assert kinds("Jo") == []                       # too short alone
     assert kinds("Grieten, Peetersstraat") == []   # not whole words
     assert kinds("p = 0.003438286528949263, sha 858705223e285970123456789ab") == []
+
+
+def test_a_name_after_a_cue_is_found_and_its_tag_is_not():
+    scan = Scanner(Planted(set(), set(), set(), [], []))
+    kinds = lambda text: [k for k, _ in scan.scan(text)]
+    assert kinds("Dank aan lesgever Karim Haddou, top!") == ["name"]
+    assert kinds("Merci Madame Dubois") == ["name"]
+    assert kinds("Dank aan lesgever [naam], top!") == []
+    assert kinds("De lesgever was goed; bedankt Voor alles") == []
 
 
 # ------------------------------------------------------------------ small groups
@@ -366,7 +377,7 @@ RUN_WITH_CACHE = (
 
 
 def test_email_in_an_open_answer_never_reaches_an_output(tmp_path):
-    """Copy each respondent's e-mail column into their open answer (a modified copy of a
+    """Copy each respondent's e-mail column (and name columns, after a cue) into their open answer (a modified copy of a
     demo export), build that survey-year with quotes on, and check that the address was
     redacted: it is in no output, and the audit is clean."""
     sources = [ROOT / "data" / "raw" / "demo" / "2023" / name
@@ -375,20 +386,23 @@ def test_email_in_an_open_answer_never_reaches_an_output(tmp_path):
         pytest.skip("run `agii demo` first")
     data = tmp_path / "data"
     data.mkdir()
-    emails = set()
+    emails, names = set(), set()
     for src in sources:  # both exports: a respondent in both must stay an identical copy
         rows = list(csv.reader(io.StringIO(src.read_bytes().decode("utf-8-sig"), newline="")))
         head = rows[0]
-        email_col = head.index("E-mailadres")
+        email_col, first_col, last_col = (head.index(h) for h in ("E-mailadres", "Voornaam", "Achternaam"))
         open_col = next(i for i, h in enumerate(head) if h.startswith("Wat kunnen we volgens u verbeteren"))
         for r in rows[2:]:
             if r[email_col] and r[open_col]:
                 r[open_col] = f"{r[open_col]}. Mail me gerust op {r[email_col]} voor meer uitleg"
                 emails.add(r[email_col])
+            if r[first_col] and r[last_col] and r[open_col]:  # the planted names: the audit knows them
+                r[open_col] = f"{r[open_col]}. Met dank aan mevrouw {r[first_col]} {r[last_col]}!"
+                names.add(f"{r[first_col]} {r[last_col]}")
         buf = io.StringIO(newline="")
         csv.writer(buf, lineterminator="\r\n").writerows(rows)
         (data / src.name).write_bytes(b"\xef\xbb\xbf" + buf.getvalue().encode("utf-8"))
-    assert len(emails) >= 5
+    assert len(emails) >= 5 and len(names) >= 5
     params = tmp_path / "params" / "2023" / "lokale_besturen.yaml"
     params.parent.mkdir(parents=True)
     params.write_text(
@@ -410,10 +424,11 @@ def test_email_in_an_open_answer_never_reaches_an_output(tmp_path):
     cached = pd.read_parquet(processed / "lokale_besturen_2023.parquet")
     answers = cached["text"].dropna()
     assert answers.str.contains("Mail me gerust op [e-mail]", regex=False).sum() >= 1
-    # the address itself: in no file (raw bytes) and nowhere the audit looks (PDF text, cache)
+    assert answers.str.contains("Met dank aan mevrouw [naam]!", regex=False).sum() >= 5
+    # the address and the name themselves: in no file (raw bytes) and nowhere the audit looks (PDF text, cache)
     for f in [*reports.rglob("*"), *processed.rglob("*")]:
         if f.is_file():
             raw = f.read_bytes()
-            assert not any(e.encode() in raw for e in emails), f
+            assert not any(e.encode() in raw for e in emails | names), f
     findings = audit([reports, processed])
     assert findings == [], "\n".join(map(str, findings))
