@@ -1,4 +1,5 @@
-"""Writing files so that a reader (or a killed run) never sees half of one."""
+"""Files: written so that a reader (or a killed run) never sees half of one, and named
+so that a person can tell them apart."""
 
 from __future__ import annotations
 
@@ -41,3 +42,17 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     return atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
+def display_names(paths: list[str | os.PathLike]) -> list[str]:
+    """Each file's name as people see it: the base name, or, where two files share one
+    (two downloads both called Vorming.csv), as many parent folders as tell them apart."""
+    parts = [Path(os.path.abspath(p)).parts for p in paths]
+    names = []
+    for i, own in enumerate(parts):
+        depth = 1
+        while depth < len(own) and any(j != i and other[-depth:] == own[-depth:] and other != own
+                                       for j, other in enumerate(parts)):
+            depth += 1
+        names.append("/".join(own[-depth:]))
+    return names

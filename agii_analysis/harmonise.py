@@ -16,6 +16,7 @@ copy would count its answers twice.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ import pyarrow.compute as pc
 
 from .codebook import Codebook, Question, normalise_text
 from .errors import AgiiError
+from .files import display_names
 from .reader import RawExport, _str_series
 
 EXCLUSION_REASONS = ("duplicate", "outside_period", "no_date", "no_answer")
@@ -247,7 +249,7 @@ def _check_comment(export: RawExport, col, q: Question, codebook: Codebook, year
     raise AgiiError(
         f"the {what} {col.sub!r} of question {q.id!r} is not in the codebook (its cells hold answers, "
         "so it is not a comment box)",
-        file=Path(export.path).name, sheet=export.sheet, column=col.letter, row=2,
+        file=export.name, sheet=export.sheet, column=col.letter, row=2,
         expected=f"one of {'; '.join(missing)} (no column of their own in this export): if only the wording "
                  f"changed, add it to that {what} in {where_} as `also: [{col.sub}]`",
     )
@@ -264,7 +266,7 @@ def _check_no_repeats(export: RawExport, matched) -> None:
             if first is not col:
                 raise AgiiError(
                     f"columns {first.letter} and {col.letter} both hold question {qid!r} ({col.sub!r})",
-                    file=Path(export.path).name, sheet=export.sheet, column=f"{first.letter}, {col.letter}", row=2,
+                    file=export.name, sheet=export.sheet, column=f"{first.letter}, {col.letter}", row=2,
                     expected="each question, matrix item and answer option in one column of the export",
                 )
 
@@ -401,7 +403,7 @@ def _unknown(unknown: list, export: RawExport, col, q: Question, positions: np.n
         seen[0] += 1
         seen[1] = min(seen[1], row)
     for label, (count, first) in counts.items():
-        unknown.append((UnknownLabel(Path(export.path).name, f"{col.letter} ({col.key})", q.id,
+        unknown.append((UnknownLabel(export.name, f"{col.letter} ({col.key})", q.id,
                                      str(label), count, first), expected))
 
 
@@ -450,7 +452,7 @@ def _check_one_answer(export, targets, long: _Long, expanded: list[int], col_by_
                if t.question.id == qid and t.kind != "text" and export.cells[k][i].is_valid]
     raise AgiiError(
         f"question {qid!r} has more than one answer",
-        file=Path(export.path).name, sheet=export.sheet, column=", ".join(letters) or None, row=row,
+        file=export.name, sheet=export.sheet, column=", ".join(letters) or None, row=row,
         expected="one chosen option per single-choice question",
     )
 
@@ -477,15 +479,18 @@ def harmonise(
         raise AgiiError(f"no exports to harmonise for {codebook.survey} {year}",
                         expected="one or more SurveyMonkey exports of the survey-year")
     period = period or (dt.date(year, 1, 1), dt.date(year, 12, 31))
+    labels = display_names([e.path for e, _ in exports])  # same-named files told apart by their folders
+    exports = [(e if e.name == label else dataclasses.replace(e, label=label), spec)
+               for (e, spec), label in zip(exports, labels)]
     files, resp_parts, unknown, warnings = [], [], [], []
     label_names, label_table = _label_table(codebook, year)
     long = _Long({qid: i for i, qid in enumerate(codebook.questions)}, {}, label_table)
     offset = 0  # respondent number of each export's first row: rid = offset + row index
     sheet_of = {}  # file name -> sheet read, so later errors can name the sheet of an XLSX
     for export, _ in exports:
-        sheet_of.setdefault(Path(export.path).name, export.sheet)
+        sheet_of.setdefault(export.name, export.sheet)
     for export, spec in exports:
-        name = Path(export.path).name
+        name = export.name
         targets, edition, unmatched, comments = _match_columns(export, codebook, year)
         if not any(t.question.type != "open" for t in targets.values()):
             raise AgiiError(
@@ -549,7 +554,7 @@ def harmonise(
             u, expected = unknown[0]
             total = sum(x.count for x, _ in unknown)
             more = f" ({total} unknown answers in all; `agii validate --unknown-labels missing` lists them)" if total > u.count else ""
-            numeric_files = {Path(e.path).name for e, spec in exports if getattr(spec, "values", "text") == "numeric"}
+            numeric_files = {e.name for e, spec in exports if getattr(spec, "values", "text") == "numeric"}
             hint = _numeric_hint([x for x, _ in unknown if x.file == u.file], numeric_files)
             more += hint
             if not hint and not expected.startswith(("a whole number", "a position")):

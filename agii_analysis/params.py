@@ -7,6 +7,7 @@ report options. Validated on load; every message names the file and the key.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -229,6 +230,10 @@ def _load_params(path: Path, check_files: bool) -> Params:
                   f"one of {', '.join(codebook.languages)} (codebook {codebook.path.name})")
         # a sheet is named (YAML reads a sheet called 2023 as a number): never a position
         sheet = _text(path, f"{key}.sheet", entry.get("sheet"))
+        twin = next((k for k, other in enumerate(inputs)
+                     if os.path.abspath(other.file) == os.path.abspath(file) and other.sheet == sheet), None)
+        if twin is not None:  # its respondents would all be dropped as duplicates of themselves
+            _fail(path, f"{key}.file", f"{_rel(file)} is already inputs[{twin}]", "each export once")
         inputs.append(InputFile(file, sheet, values, _text(path, f"{key}.collector", entry.get("collector")), language))
     invited = data.get("invited")
     if invited is not None:

@@ -16,7 +16,7 @@ import pandas as pd
 from . import __version__
 from .codebook import CODEBOOK_DIR, load_codebook
 from .errors import AgiiError
-from .files import atomic_write, atomic_write_text
+from .files import atomic_write, atomic_write_text, display_names
 from .harmonise import FileSummary, Harmonised, UnknownLabel, harmonise
 from .params import REPO_ROOT, Params, load_params
 from .reader import read_export
@@ -136,7 +136,7 @@ def save(h: Harmonised, root: Path, key: str, hashes: dict[str, str]) -> None:
     paths = _paths(h.survey, h.year, root)
     meta = {
         "survey": h.survey, "year": h.year, "cache_key": key,
-        "inputs": {Path(k).name: v for k, v in hashes.items()},
+        "inputs": dict(zip(display_names(list(hashes)), hashes.values())),
         "accounting": h.accounting,
         "files": [f.to_dict() for f in h.files],
         "warnings": h.warnings,

@@ -70,6 +70,12 @@ class RawExport:
     columns: list[ExportColumn]
     dropped: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    label: str | None = None  # its name in messages when another input has the same base name
+
+    @property
+    def name(self) -> str:
+        """The file's name in messages, outputs and the accounting."""
+        return self.label or Path(self.path).name
 
     @functools.cached_property
     def answers(self) -> pd.DataFrame:

@@ -21,7 +21,7 @@ import pandas as pd
 from . import __version__, stats
 from .codebook import NO_OPINION, NOT_APPLICABLE, Codebook, load_codebook
 from .errors import AgiiError
-from .files import atomic_write_text
+from .files import atomic_write_text, display_names
 from .harmonise import Harmonised
 from .params import Params, load_params, params_path
 from .prepare import file_sha256, prepare
@@ -625,7 +625,8 @@ def compute(params: Params | str | Path, harmonised: Harmonised | None = None) -
     themes, quotes = _themes(h, params, codebook, threshold)
 
     provenance = {
-        "inputs": [{"file": Path(i.file).name, "sha256": file_sha256(i.file)} for i in params.inputs],
+        "inputs": [{"file": name, "sha256": file_sha256(i.file)}
+                   for name, i in zip(display_names([i.file for i in params.inputs]), params.inputs)],
         "params": params.to_dict(),
         "codebook": codebook.path.name,
         "versions": _versions(),

@@ -31,7 +31,7 @@ from pathlib import Path
 from . import _fastimport  # noqa: F401  (before anything imports jsonschema)
 from . import kernels
 from .errors import AgiiError
-from .files import atomic_write_text
+from .files import atomic_write_text, display_names
 from .params import PARAMS_DIR, REPO_ROOT, check_placement, load_params
 from .prepare import CACHE_ENV, file_sha256, package_hash
 
@@ -78,7 +78,7 @@ def fingerprint(params_file: Path, formats: tuple[str, ...]) -> dict:
     params = load_params(params_file)
     parts = {
         "params": file_sha256(params_file),
-        "inputs": {Path(i.file).name: file_sha256(i.file) for i in params.inputs},
+        "inputs": _input_hashes(params),
         "codebook": file_sha256(CODEBOOK_DIR / f"{params.survey}.yaml"),
         "common": file_sha256(CODEBOOK_DIR / "_common.yaml"),
         "themes": file_sha256(CODEBOOK_DIR / "_themes.yaml") if (CODEBOOK_DIR / "_themes.yaml").exists() else None,
@@ -89,9 +89,15 @@ def fingerprint(params_file: Path, formats: tuple[str, ...]) -> dict:
     prev = params_file.parent.parent / str(params.year - 1) / params_file.name
     if prev.exists():  # the change on last year depends on last year's data
         pp = load_params(prev)
-        parts["previous"] = {"params": file_sha256(prev), "inputs": {Path(i.file).name: file_sha256(i.file) for i in pp.inputs}}
+        parts["previous"] = {"params": file_sha256(prev), "inputs": _input_hashes(pp)}
     parts["key"] = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:24]
     return parts
+
+
+def _input_hashes(params) -> dict[str, str]:
+    """Each input's hash under its display name (two Vorming.csv in other folders are two entries)."""
+    files = [i.file for i in params.inputs]
+    return {name: file_sha256(f) for name, f in zip(display_names(files), files)}
 
 
 _atomic_write = atomic_write_text

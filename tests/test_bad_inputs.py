@@ -1266,11 +1266,15 @@ def test_params_yaml_merge_keys_and_dates(tmp_path):
     """YAML's own conveniences still work: `<<: *anchor` (a local key overriding it) and a
     date where a text is expected."""
     export = export_2030(tmp_path)
+    other = export.with_name("second.csv")
+    other.write_bytes(export.read_bytes())
     text = (f"survey: vorming\nyear: 2030\ninvited: 100\ninvited_source: 2030-01-15\n"
-            f"inputs:\n  - &first {{file: '{export}', values: numeric}}\n  - {{<<: *first, values: text}}\n")
+            f"inputs:\n  - &first {{file: '{export}', values: numeric, collector: web}}\n"
+            f"  - {{<<: *first, file: '{other}', values: text}}\n")
     path = params_file(tmp_path, text=text)
     params = load_params(path)
-    assert [i.values for i in params.inputs] == ["numeric", "text"] and params.inputs[1].file == export
+    assert [i.values for i in params.inputs] == ["numeric", "text"] and params.inputs[1].file == other
+    assert [i.collector for i in params.inputs] == ["web", "web"]
     assert params.invited_source == "2030-01-15"
 
 

@@ -209,7 +209,7 @@ def test_unknown_label_counting_keeps_labels_numpy_would_merge():
 
     from agii_analysis.harmonise import _unknown
 
-    export = SimpleNamespace(path="x.csv", meta=pd.DataFrame({"row": [3, 4, 5, 6]}))
+    export = SimpleNamespace(path="x.csv", name="x.csv", meta=pd.DataFrame({"row": [3, 4, 5, 6]}))
     col = SimpleNamespace(letter="K", key="vorm | Response")
     unknown = []
     _unknown(unknown, export, col, SimpleNamespace(id="vorm"), np.array([0, 1, 2, 3]),
