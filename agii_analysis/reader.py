@@ -404,6 +404,7 @@ def _csv_arrow(data: bytes, head: str, sep: str) -> list[pa.Array] | None:
 # --------------------------------------------------------------------------- XLSX
 
 _DAMAGED = "cannot be read as XLSX (damaged or truncated)"
+_RESPONDENT_ID_CELL = re.compile(r"\d{8,}(?:\.0+)?|\d(?:[.,]\d+)?E\+\d+", re.IGNORECASE)
 _FIRST_CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(/?)>")
 
 
@@ -437,9 +438,10 @@ def _open_workbook(raw: bytes, where: _Where, is_zip: bool) -> python_calamine.C
 
 
 def _choose_sheet(wb: python_calamine.CalamineWorkbook, sheet: str | int | None,
-                  where: _Where) -> str:
+                  where: _Where, warnings: list[str]) -> str:
     """The sheet to read: the asked one, the only visible one, or the only visible one
-    that starts with a respondent id header."""
+    that starts with a respondent id header (then the other visible sheets holding
+    anything are named in a warning: respondents pasted there would be left out)."""
     names = list(wb.sheet_names)
     if sheet is not None:
         if isinstance(sheet, int) and not isinstance(sheet, bool):
@@ -457,6 +459,10 @@ def _choose_sheet(wb: python_calamine.CalamineWorkbook, sheet: str | int | None,
         first = wb.get_sheet_by_name(name).to_python(skip_empty_area=False, nrows=1)
         return bool(first and first[0] and _meta_role(_clean_header(first[0][0])) == "respondent_id")
 
+    def holds_ids(name: str) -> bool:  # respondent rows pasted on a sheet of their own
+        rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False, nrows=20)
+        return any(row and _RESPONDENT_ID_CELL.fullmatch(_text(row[0]) or "") for row in rows)
+
     if len(visible) == 1:
         if len(names) > 1 and not starts_right(visible[0]):
             hidden = [m.name for m in wb.sheets_metadata if m.name not in visible
@@ -471,6 +477,11 @@ def _choose_sheet(wb: python_calamine.CalamineWorkbook, sheet: str | int | None,
         raise where.error("has no visible worksheet", expected="a sheet with the responses")
     candidates = [name for name in visible if starts_right(name)]
     if len(candidates) == 1:
+        others = [name for name in visible if name != candidates[0] and holds_ids(name)]
+        if others:
+            warnings.append(f"sheet(s) {', '.join(map(repr, others))} hold rows that start with a respondent id "
+                            f"but were not read: only {candidates[0]!r} starts with {_RESPONDENT_HEADERS}; "
+                            "respondents added on another sheet belong in the responses sheet")
         return candidates[0]
     which = "several" if candidates else "none"
     raise where.error(
@@ -481,7 +492,7 @@ def _choose_sheet(wb: python_calamine.CalamineWorkbook, sheet: str | int | None,
 
 
 def _read_xlsx(raw: bytes, sheet: str | int | None, where: _Where,
-               is_zip: bool) -> tuple[list[pa.Array], str]:
+               is_zip: bool, warnings: list[str]) -> tuple[list[pa.Array], str]:
     scan = _scan_soon(raw, _sheet_index(_sheet_names(raw), sheet)) if is_zip else None
     fast = _xlsx_arrow(raw, sheet) if is_zip else None
     if fast is not None:
@@ -490,7 +501,7 @@ def _read_xlsx(raw: bytes, sheet: str | int | None, where: _Where,
         return fast[:2]
     # the slow path, and the one that explains what is wrong with a workbook
     wb = _open_workbook(raw, where, is_zip)
-    name = _choose_sheet(wb, sheet, where)
+    name = _choose_sheet(wb, sheet, where, warnings)
     where.sheet = name
     try:
         rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
@@ -1050,7 +1061,7 @@ def _read(path: Path, sheet: str | int | None, where: _Where) -> RawExport:
     if is_zip or is_ole:
         if suffix == ".csv":
             warnings.append(f"{path.name} is named .csv but is a workbook: read as XLSX")
-        grid, sheet_name = _read_xlsx(raw, sheet, where, is_zip)
+        grid, sheet_name = _read_xlsx(raw, sheet, where, is_zip, warnings)
         encoding = None
     else:
         if sheet is not None:

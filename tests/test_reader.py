@@ -485,7 +485,19 @@ def test_sheet_picked_by_respondent_header_hidden_ignored(tmp_path):
     })
     raw = read_export(path)
     assert raw.sheet == "Data" and len(raw.meta) == 1
+    assert raw.warnings == []  # a summary sheet is no reason for a warning
     assert len(read_export(path, sheet="Oud").meta) == 2
+
+
+def test_respondents_pasted_on_another_visible_sheet_are_named(tmp_path):
+    rows = export_rows([("Vraag", ["Response"])], [meta(1) + ["Ja"]])
+    path = write_xlsx(tmp_path / "s.xlsx", sheets={
+        "Data": (rows, "visible"),
+        "Nalevering": ([meta(11412345602) + ["Nee"], meta(11412345603) + ["Ja"]], "visible"),  # no header rows
+    })
+    raw = read_export(path)
+    assert raw.sheet == "Data" and len(raw.meta) == 1
+    assert len(raw.warnings) == 1 and "'Nalevering'" in raw.warnings[0] and "not read" in raw.warnings[0]
 
 
 def test_single_visible_sheet_used_even_with_hidden_data_sheet(tmp_path):
