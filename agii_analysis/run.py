@@ -207,6 +207,18 @@ def _swap_in(staging: Path, final: Path) -> None:
         os.replace(staging, final)
 
 
+def _check_folder(folder: Path) -> None:
+    """The output folder, or the first of its parents that exists, must be a folder: a
+    file of that name would be swapped out of sight (or stop the build with an OS error)."""
+    for path in (folder, *folder.parents):
+        if path.exists() or path.is_symlink():
+            if not path.is_dir():
+                raise AgiiError(f"{_shown(path)} is a file, not a folder",
+                                expected="move or rename that file: agii run writes the reports into a folder of "
+                                         "that name")
+            return
+
+
 def _shown(folder: Path) -> str:
     """A folder as the notebooks name it: relative to the repository when inside it."""
     folder = Path(folder)
@@ -363,6 +375,7 @@ def start_survey(params_file: Path, formats: tuple[str, ...], reports_dir: Path,
     survey, year = params.survey, params.year
     year_dir = reports_dir / str(year)
     final = year_dir / survey
+    _check_folder(final)
     names = output_names(survey, year)
     fp = fingerprint(params_file, formats)
     expected = [names["ipynb"], names["json"]] + [names[f] for f in formats]
@@ -599,6 +612,7 @@ def build_overview(year: int, reports_dir: Path, formats: tuple[str, ...], surve
     from .results import Results
 
     year_dir = reports_dir / str(year)
+    _check_folder(year_dir)
     stem = f"overzicht_{year}"
     targets = _overview_targets(year, formats)
     source = Path(inputs_root or reports_dir)

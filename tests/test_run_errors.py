@@ -162,6 +162,26 @@ def test_reports_dir_that_is_a_file(tmp_path):
     assert "--reports-dir is a file" in line and "rapporten" in line and "expected a folder" in line, line
 
 
+@pytest.mark.parametrize("where", ["survey", "year"])
+def test_a_file_where_an_output_folder_goes(tmp_path, where):
+    """A file named like the survey's (or the year's) output folder stops that survey with
+    one line, and the file is left where it was: it used to be swapped out of sight
+    (.old-vorming~<pid>) or to stop the build with an OS error."""
+    reports = tmp_path / "reports"
+    blocker = reports / str(YEAR) / "vorming" if where == "survey" else reports / str(YEAR)
+    blocker.parent.mkdir(parents=True)
+    blocker.write_text("mijn notities", encoding="utf-8")
+    proc = _agii("run", "--params", REPO_ROOT / "params" / str(YEAR) / "vorming.yaml", "--reports-dir", reports,
+                 "--no-progress")
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr, proc.stderr
+    line, summary = proc.stderr.splitlines()  # the survey's error, then the run's summary
+    assert line == (f"agii: error: vorming {YEAR}: {blocker} is a file, not a folder (expected move or rename "
+                    "that file: agii run writes the reports into a folder of that name)"), line
+    assert summary == f"agii: 1 failed: vorming {YEAR}"
+    assert blocker.read_text(encoding="utf-8") == "mijn notities"
+    assert sorted(p.name for p in blocker.parent.iterdir()) == [blocker.name]
+
+
 def test_params_and_cache_outside_the_repository(tmp_path):
     """Real data's parameter files and cache can live outside the repository: --params-dir
     and --cache-dir; nothing is written into the repository's data/processed/."""
