@@ -29,7 +29,8 @@ and reports a `Finding` for
 3. small groups: in every `*_resultaten.json`, a breakdown, trend, response-by-group
    or subgroup row with `n`/`respondents` below the threshold that is not suppressed
    (and a key figure, aspect, group NPS, question's answers, NPS table or theme table
-   on fewer answers than the threshold), a hidden month that its shown quarter reveals
+   on fewer answers than the threshold; an option of a choice question chosen by fewer),
+   a hidden month that its shown quarter reveals
    (or a hidden quarter its shown months add up to),
    a suppressed row that still shows its figures, and the complementary-disclosure
    rule (exactly one group suppressed in a breakdown while others are shown: the total
@@ -556,6 +557,13 @@ def _small_bases(data: dict, threshold: int) -> Iterator[tuple[str, str, str]]:
             yield (f"$.distributions[{shown[0][0]}]", "small-group",
                    f"question {question!r}{f' item {item!r}' if item else ''} shows the answers of {base:g} "
                    f"respondent(s) (below the threshold {threshold}) and is not suppressed")
+            continue
+        for i, r in shown:  # an option of a choice question is a group (a breakdown shows it)
+            k = _number(r.get("count"))
+            if r.get("kind") == "choice" and k is not None and 0 < k < threshold:
+                yield (f"$.distributions[{i}]", "small-group",
+                       f"option {r.get('label')!r} of question {question!r} shows a group of {k:g} "
+                       f"(below the threshold {threshold}) and is not suppressed")
     for i, r in _rows(data, "nps"):
         n = _number(r.get("count"))
         if r.get("component") == "score" and not r.get("suppressed") and n is not None and 0 < n < threshold:

@@ -707,7 +707,9 @@ def _unmatched_invited_by(params: Params, used: pd.DataFrame) -> list[str]:
 def _distributions(h: Harmonised, codebook: Codebook, year: int, n_used: int, threshold: int) -> pd.DataFrame:
     """Counts and shares per answer of every closed question (and matrix item); the
     answers of a question (item) with fewer answers than the threshold are not shown,
-    only how many did not answer it."""
+    only how many did not answer it. The options of a choice question are groups (a
+    breakdown shows them): one chosen by fewer than the threshold is not shown either,
+    nor, for a single choice, the complementary one that would reveal it."""
     rows = []
     r = h.responses
     for q in codebook.questions_in(year):
@@ -719,9 +721,9 @@ def _distributions(h: Harmonised, codebook: Codebook, year: int, n_used: int, th
             if q.type == "multi":
                 sel = r[(r["question"] == q.id)]
                 answered = sel["respondent_id"].nunique()
-                for o in q.options:
-                    k = int((sel["item"] == str(o.code)).sum())
-                    rows.append(_dist_row(q, item, o.code, o.nl, "choice", k, answered, threshold))
+                rows.extend(_hide_small_groups(
+                    [_dist_row(q, item, o.code, o.nl, "choice", int((sel["item"] == str(o.code)).sum()), answered,
+                               threshold) for o in q.options], threshold, complement=False))
                 continue
             if q.type == "nps":
                 options = [(s, str(s), "score") for s in range(codebook.nps_bands["min"], codebook.nps_bands["max"] + 1)]
@@ -732,10 +734,12 @@ def _distributions(h: Harmonised, codebook: Codebook, year: int, n_used: int, th
                            for o in opts]
                 base = int(codes.isin([o.code for o in opts if o.kind in ("scale", "choice")]).sum())
             counts = codes.value_counts()
+            answers = []
             for code, label, kind in options:
                 k = int(counts.get(float(code), 0))
                 denom = base if kind in ("scale", "choice", "score") else n_used
-                rows.append(_dist_row(q, item, code, label, kind, k, denom, threshold))
+                answers.append(_dist_row(q, item, code, label, kind, k, denom, threshold))
+            rows.extend(_hide_small_groups(answers, threshold) if q.type == "single" else answers)
             missing = n_used - len(codes)
             rows.append(_dist_row(q, item, None, "Niet beantwoord", "missing", missing, n_used, 0))
     return pd.DataFrame(rows)
@@ -748,6 +752,16 @@ def _dist_row(q, item, code, label, kind, k, denom, threshold):
            "share": (k / denom) if denom else np.nan,
            "base": "antwoorden op de schaal" if kind in ("scale", "choice", "score") else "alle respondenten"}
     return _hide_if_small(row, denom, threshold, ("count", "share"))
+
+
+def _hide_small_groups(rows: list[dict], threshold: int, complement: bool = True) -> list[dict]:
+    """The rows of a choice question's options with their groups' suppression applied."""
+    counts = pd.Series([np.nan if row["suppressed"] else row["count"] for row in rows], dtype=float)
+    hidden = suppress(counts.fillna(0), threshold, complement=complement)
+    for row, hide in zip(rows, hidden):
+        if hide and not row["suppressed"]:
+            row.update(suppressed=True, count=np.nan, share=np.nan)
+    return rows
 
 
 ASPECT_VALUES = ("n", "k", "pct_satisfied", "lo", "hi", "pct_rounded", "importance",

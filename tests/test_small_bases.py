@@ -372,3 +372,30 @@ def test_a_group_with_few_scale_answers_keeps_its_nps(tmp_path):
     assert mine[_col(header, "% (heel) tevreden")] == "[c]" and mine[_col(header, "Respondenten")] == "[c]"
     assert mine[_col(header, "NPS")] == pytest.approx(b.loc[big, "nps"])
     assert list(small_groups_json(res.to_dict(), res.threshold)) == []
+
+
+def test_a_small_option_of_a_breakdown_question_is_hidden_in_the_distributions_too(tmp_path):
+    """vorming 2022 hides the theme 'Andere' (7 respondents) and, as its complement, the
+    next-smallest theme in the breakdown; the distribution of that question showed both
+    counts (the appendix's Verdelingen), so the hidden group's size was there after all."""
+    import json
+
+    res = compute(PARAMS_DIR / "2022" / "vorming.yaml")
+    bd = res.breakdowns[res.breakdowns["question"] == "thema"].set_index("group")
+    hidden = set(bd.index[bd["suppressed"]])
+    dist = res.distributions[(res.distributions["question"] == "thema")
+                             & (res.distributions["kind"] == "choice")].set_index("label")
+    assert "Andere" in hidden and len(hidden) == 2
+    assert set(dist.index[dist["suppressed"]]) == hidden
+    assert dist.loc[sorted(hidden), ["count", "share"]].isna().all().all()
+    assert (dist.loc[~dist["suppressed"], "count"] >= 10).all()
+    # the audit finds such a count when it is shown
+    res.to_json(tmp_path / "r.json")
+    data = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert [f for f in small_groups_json(data, 10) if "distributions" in f[0]] == []
+    i = next(i for i, r in enumerate(data["distributions"]) if r["question"] == "thema" and r["label"] == "Andere")
+    data["distributions"][i].update(suppressed=False, count=7, share=7 / 604)
+    found = [f for f in small_groups_json(data, 10) if "distributions" in f[0]]
+    assert found == [(f"$.distributions[{i}]", "small-group",
+                      "option 'Andere' of question 'thema' shows a group of 7 (below the threshold 10) and is not "
+                      "suppressed")], found
