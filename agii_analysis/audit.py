@@ -57,7 +57,7 @@ from pathlib import Path
 
 from .errors import AgiiError
 from .params import REPO_ROOT
-from .themes import _EMAIL, _IBAN, _NAME_CUE, _PHONE_INTL, _PHONE_NAT, _RRN, _iban_tag, _name_tag
+from .themes import _EMAIL, _IBAN, _PHONE_INTL, _PHONE_NAT, _RRN, _iban_tag, name_spans
 
 DEFAULT_PLANTED = REPO_ROOT / "data" / "raw" / "demo" / "planted_private.json"
 DEFAULT_THRESHOLD = 10
@@ -230,9 +230,12 @@ class Scanner:
                     taken.append(m.span())
                     yield "ipv4", f"{_LABELS['ipv4']} {m.group(0)}"
         for m in _IBAN.finditer(text):
-            if not _inside(m.span(), taken) and _iban_tag(m) != m.group(0):
-                taken.append(m.span())
-                yield "iban", f"{_LABELS['iban']} {m.group(0)}"
+            tagged = _iban_tag(m)
+            if tagged != m.group(0):
+                span = (m.start(), m.end() - (len(tagged) - len("[rekeningnummer]")))
+                if not _inside(span, taken):
+                    taken.append(span)
+                    yield "iban", f"{_LABELS['iban']} {m.string[span[0]:span[1]]}"
         for m in _RRN.finditer(text):
             if not _inside(m.span(), taken) and _standalone(text, m) and _valid_rrn(m.group(0)):
                 taken.append(m.span())
@@ -248,10 +251,10 @@ class Scanner:
                 if digits in (9, 10) and not _inside(m.span(), taken) and _standalone(text, m):
                     taken.append(m.span())
                     yield "phone", f"{_LABELS['phone']} {m.group(0).strip()}"
-        for m in _NAME_CUE.finditer(text):
-            if not _inside(m.span(), taken) and _name_tag(m) != m.group(0):
-                taken.append(m.span())
-                yield "name", f"{_LABELS['name']} {' '.join(m.group(0).split())}"
+        for span in name_spans(text):
+            if not _inside(span, taken):
+                taken.append(span)
+                yield "name", f"{_LABELS['name']} {' '.join(text[max(0, span[0] - 20):span[1]].split())}"
 
 
 _LABELS = {

@@ -478,106 +478,173 @@ _PHONE_NAT = re.compile(
     r"(?<![\d+.,])(?:\(0\d{1,3}\)|0\d{1,3})(?:[ .\-/]{1,2}\d{2,3}){2,4}(?!\d)"
     r"|(?<![\d+.,])0\d{8,9}(?!\d)"
 )
-# Bank account numbers (IBAN: BE68 5390 0754 7034), counted only with a valid check
-# (mod 97), so a product code or a reference with the same shape is left alone.
-_IBAN = re.compile(r"(?<![^\W_])[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3})?(?![^\W_])",
-                   re.IGNORECASE)
+# Bank account numbers (IBAN: BE68 5390 0754 7034): a country's code and length, groups
+# of four (space, dash or dot between them, or none), and a valid check (mod 97), so a
+# reference or a word of the same shape is left alone.
+_IBAN_LENGTHS = {
+    "AD": 24, "AL": 28, "AT": 20, "BA": 20, "BE": 16, "BG": 22, "CH": 21, "CY": 28, "CZ": 24, "DE": 22,
+    "DK": 18, "DZ": 26, "EE": 20, "ES": 24, "FI": 18, "FR": 27, "GB": 22, "GE": 22, "GR": 27, "HR": 21,
+    "HU": 28, "IE": 22, "IQ": 23, "IS": 26, "IT": 27, "JO": 30, "LB": 28, "LT": 20, "LU": 20, "LV": 21,
+    "MA": 28, "MC": 27, "MD": 24, "ME": 22, "MK": 19, "MT": 31, "NL": 18, "NO": 15, "PL": 28, "PS": 29,
+    "PT": 25, "RO": 24, "RS": 22, "SA": 24, "SE": 24, "SI": 19, "SK": 24, "SY": 31, "TN": 24, "TR": 26,
+    "UA": 29, "XK": 20,
+}
+_IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}[0-9]{2}(?:[ .\-]?[A-Za-z0-9]){11,30}", re.ASCII)
 _TRAILING = ".,;:!?"
 
 
 def valid_iban(value: str) -> bool:
-    """The IBAN check: country and check digits moved to the end, letters as 10-35, mod 97 = 1."""
-    compact = value.replace(" ", "").upper()
-    if not 15 <= len(compact) <= 34:
+    """An IBAN of a known country and length whose check (mod 97) holds."""
+    compact = re.sub(r"[ .\-]", "", value).upper()
+    if not compact.isascii() or not compact.isalnum() or _IBAN_LENGTHS.get(compact[:2]) != len(compact):
         return False
     return int("".join(str(int(ch, 36)) for ch in compact[4:] + compact[:4])) % 97 == 1
 
 
 def _iban_tag(match: re.Match) -> str:
-    """[rekeningnummer] for a valid IBAN; the pattern's last short group may be the next
-    word ("BE68 5390 0754 7034 aub"), so without it is tried too."""
+    """[rekeningnummer] for the IBAN at the start of the match (the pattern may run on
+    into the next word: "BE68 5390 0754 7034 voor de huur"); the rest is given back."""
     text = match.group(0)
-    if valid_iban(text):
-        return "[rekeningnummer]"
-    head, sep, tail = text.rpartition(" ")
-    if sep and len(tail) <= 3 and valid_iban(head):
-        return "[rekeningnummer]" + sep + tail
+    length = _IBAN_LENGTHS.get(text[:2].upper())
+    if length is None:
+        return text
+    taken = end = 0
+    for end, ch in enumerate(text, 1):
+        taken += ch.isalnum()
+        if taken == length:
+            break
+    if taken == length and valid_iban(text[:end]) and not (end < len(text) and text[end].isalnum()):
+        return "[rekeningnummer]" + text[end:]
     return text
+
+
+def _national_phone_tag(match: re.Match) -> str:
+    digits = sum(ch.isdigit() for ch in match.group(0))
+    return "[telefoon]" if digits in (9, 10) else match.group(0)
+
 
 # Names. Without a list of names, a name is recognised by what comes before it: a form
 # of address or a role (juf Sarah, mevrouw Janssens, lesgever Ahmed, Madame Dubois),
-# a self-introduction (ik heet ..., je m'appelle ...) or a thank-you (bedankt Sarah);
-# then the capitalised words (with particles: van der Berg, El Amrani) are the name.
+# a self-introduction (ik heet ..., je m'appelle ...), a greeting or a thank-you
+# (groeten Sarah, bedankt Ahmed); then the capitalised words (with particles: van der
+# Berg, El Amrani, D'Hondt, Anne-Marie) are the name. A name without a cue, in lower
+# case or in Arabic script is not found.
 _NAME_CUES = (
     # nl: forms of address and the roles respondents name people by
-    "meneer mijnheer mevrouw mevr mw dhr heer juf juffrouw meester leerkracht leerkrachten lesgever "
-    "lesgeefster lesgevers leraar lerares docent docente begeleider begeleidster trajectbegeleider "
-    "trajectbegeleidster consulent consulente medewerker medewerkster coach tolk collega dokter dr "
+    "meneer mijnheer mevrouw mevr mw dhr heer juf juffen juffie juffrouw meester leerkracht leerkrachten "
+    "lesgever lesgeefster lesgevers leraar lerares leraren docent docente docenten begeleider begeleidster "
+    "begeleiders trajectbegeleider trajectbegeleidster consulent consulente medewerker medewerkster coach "
+    "taalcoach jobcoach werkcoach tolk collega dokter dr mentor buddy directeur directrice coördinator "
+    "coordinator assistent assistente vrijwilliger vrijwilligster loopbaanbegeleider taalbegeleider "
+    "onthaalmedewerker baliemedewerker naam voornaam achternaam "
     # fr, en
     "monsieur madame mademoiselle mme mlle professeur prof formateur formatrice enseignant enseignante "
-    "mr mrs ms miss mister sir teacher trainer tutor "
+    "conseiller conseillère animateur animatrice assistante nom prénom "
+    "mr mrs miss mister sir teacher trainer tutor instructor name "
     # uk, ru (Cyrillic has capitals; Arabic script has none, so no cue helps there)
-    "пан пані вчитель вчителька викладач викладачка учитель учительница преподаватель господин госпожа"
+    "пан пані вчитель вчителька вчительці викладач викладачка викладачці учитель учительница учителю "
+    "преподаватель господин госпожа я"
 ).split()
-_NAME_PHRASES = [  # self-introductions and thanks (words separated by any white space)
-    "mijn naam is", "ik heet", "ik ben", "bedankt", "dank aan", "dank u", "dank je", "dankjewel", "dankuwel",
-    "met dank aan", "groetjes", "groeten", "je m'appelle", "je m’appelle", "mon nom est", "merci",
-    "my name is", "i am", "i'm", "i’m", "thanks", "thank you", "дякую", "спасибо",
+_NAME_ABBREVIATIONS = {"mevr", "mw", "dhr", "dr", "mr", "mrs", "mme", "mlle", "prof", "juf"}  # may end in "."
+_NAME_CUES_DOTTED = ["m."]  # Monsieur: only with its dot
+_NAME_PHRASES = [  # self-introductions, greetings and thanks (words separated by any white space)
+    "mijn naam is", "mijn naam", "mijn voornaam is", "ik heet", "ik heten", "ik noem", "ik ben", "bedankt",
+    "bedankt aan", "dank aan", "dankzij", "maatschappelijk werker", "maatschappelijk werkster",
+    "dank u", "dank u wel", "dank je", "dank je wel", "dankjewel", "dankuwel", "met dank aan", "groetjes",
+    "groeten", "groet", "met vriendelijke groet", "met vriendelijke groeten", "mvg",
+    "je m'appelle", "je m’appelle", "mon nom est", "je suis", "moi c'est", "moi c’est", "merci", "merci beaucoup",
+    "merci à", "assistant social", "assistante sociale",
+    "my name is", "my name's", "my name’s", "i am", "i'm", "i’m", "thanks", "thanks to", "thank you", "thank you to",
+    "дякую", "спасибо", "меня зовут", "мене звати",
 ]
-_CUE = "(?:" + "|".join(sorted([re.escape(c) for c in _NAME_CUES]
-                               + [r"\s+".join(map(re.escape, p.split())) for p in _NAME_PHRASES],
-                               key=len, reverse=True)) + r")\.?"
-_CUE_SEP = r"(?:[ \t]*[:,(][ \t]*|[ \t]+)"
-# cues may follow each other (dank aan juf Sarah, Merci Madame Dubois); both chains are
-# bounded, so the cost stays linear
+_CUE_SEP = r"(?:\s*+[:,(\-–'\"“‘«]\s*+|\s++|(?<=\.))"  # (?<=\.): juf.Sarah
+_CUE = "(?:" + "|".join(sorted(
+    [re.escape(c) + (r"\.?" if c in _NAME_ABBREVIATIONS else "") for c in _NAME_CUES]
+    + [re.escape(c) for c in _NAME_CUES_DOTTED]
+    + [r"\s++".join(map(re.escape, p.split())) for p in _NAME_PHRASES], key=len, reverse=True)) + ")"
+_NAME_WORD = r"(?:['’]t(?![^\W\d_])|[^\W\d_](?:[^\W\d_]|[-'’](?=[^\W\d_])){0,40}+\.?(?!\d))"
+# A cue may follow a cue (dank aan juf Sarah, Merci Madame Dubois). Both chains are
+# bounded, the quantifiers possessive and a match starts only at a cue's first letter,
+# so the cost stays linear in the length of the answer.
 _NAME_CUE = re.compile(
-    rf"(?<![^\W\d_]){_CUE}(?:{_CUE_SEP}{_CUE}){{0,3}}{_CUE_SEP}((?:[^\W\d_][^\W\d_'’-]{{0,40}}\.?[ \t]*){{1,5}})",
+    rf"(?=[{''.join(sorted({c[0] for c in _NAME_CUES + _NAME_PHRASES}))}])(?<![^\W\d_]){_CUE}"
+    rf"(?:{_CUE_SEP}{_CUE}){{0,3}}{_CUE_SEP}((?:{_NAME_WORD}[ \t\u00a0]*+){{1,6}})",
     re.IGNORECASE,
 )
-_NAME_PARTICLES = {"van", "de", "der", "den", "het", "ten", "ter", "te", "op", "'t", "el", "al", "ben", "bin",
-                   "ibn", "abu", "le", "la", "du", "da", "di", "des", "dos", "von", "zu", "mc", "o'"}
-# Capitalised words after a cue that are no name: sentence words, languages, the
-# agency's own terms (the cue words themselves are added below).
+# another name after one: juf Sarah en Anna, Bedankt Sarah, Tom en Ali
+_NAME_AND = re.compile(rf"[ \t\u00a0]*+(?:,|en|and|et|&|of|und)[ \t\u00a0]++((?:{_NAME_WORD}[ \t\u00a0]*+){{1,6}})",
+                       re.IGNORECASE)
+_NAME_PARTICLES = {"van", "de", "der", "den", "het", "'t", "’t", "ten", "ter", "te", "op", "el", "al", "ben",
+                   "bin", "ibn", "abu", "le", "la", "du", "da", "di", "des", "dos", "von", "zu", "mc"}
+# Capitalised words after a cue that are no name: sentence words, places, languages,
+# software, the agency's terms (the cue words themselves are added below).
 _NOT_NAMES = set("""
 de het een ik jij je u hij zij ze wij we jullie dat die dit deze daar er en of maar want voor van met om op in
 aan bij als is was zijn waren heeft had heel zeer erg echt goed super top fijn leuk lief vriendelijk veel
 alles niet geen ook nog wel hartelijk hartelijke dank bedankt groeten groetjes mvg vriendelijke tevreden blij
-allemaal iedereen team jou jullie uw hun haar hem mij me mijn
-le la les un une il elle nous vous ils elles et mais pour avec très tres bien tout tous beaucoup merci
+allemaal iedereen team jou uw hun haar hem mij me mijn hoor uit nodig moet spreekt praat geeft belt
+antwoordt geduldig duidelijk uitstekend prima altijd nooit soms graag meer minder volgend vorige
+le la les un une il elle nous vous ils elles et mais pour avec très tres bien tout tous beaucoup
 the a an he she it they you i and but for with very so all everything thanks thank good great happy not
-nice kind helpful my your our
-mo nt2 agii agentschap integratie inburgering inburgeraar inburgeraars vdab ocmw cvo cbe huis
-nederlands vlaams frans engels arabisch turks russisch oekraïens pools spaans portugees dari pashto farsi
-perzisch koerdisch somalisch tigrinya berbers albanees roemeens bulgaars
+nice kind helpful my your our excellent patient
+agii agentschap integratie inburgering inburgeraar inburgeraars huis actiris atlas wiskunde
+maatschappelijke oriëntatie werk afspraak opleiding spelling gelukkig bezig monday lessen
+onthaal stad gemeente burgerzaken hr ict anoniem teams word excel outlook zoom
+belgië belgie belgium belgique vlaanderen brussel antwerpen gent бельгії бельгии
+nederlands vlaams frans engels arabisch turks russisch oekraïens pools spaans portugees dari pashto pasjtoe
+farsi perzisch koerdisch somalisch tigrinya berbers tamazight albanees roemeens bulgaars amhaars oerdoe urdu
+armeens turkse arabische dutch english french arabic
 """.split()) | set(_NAME_CUES)
+_ALONE = {"al", "el", "ben", "bin", "ibn", "abu", "le", "da", "di", "du"}  # particles that are a whole name too
 
 
-def _name_tag(match: re.Match) -> str:
-    """Replace the name after a cue by [naam]: the capitalised words (and particles
-    between them) right after it; the rest of the match is given back."""
-    words = match.group(1)
-    start = match.start(1) - match.start(0)
-    tokens = re.findall(r"[^\s]+|\s+", words)
-    end = taken = 0  # characters of `words` that are the name; name words taken
-    pos = 0
-    pending = 0  # particles seen since the last name word
-    for tok in tokens:
-        pos += len(tok)
-        if tok.isspace():
-            continue
+def _name_end(words: str, base: int) -> int | None:
+    """Where the name at the start of `words` (at `base` in the text) ends (None: no name
+    there): its capitalised words, and the particles before a capitalised word. A word
+    in capitals is an acronym (MO, VDAB); a word ending in "." ends the sentence, and so
+    the name."""
+    tokens = [(m.group(0), m.end()) for m in re.finditer(r"\S+", words)]
+    end = pending = taken = 0
+    capital_particle = False
+    for i, (tok, tok_end) in enumerate(tokens):
         word = tok.rstrip(".")
-        if word.casefold() in _NAME_PARTICLES and taken + pending < 4:
+        folded = word.casefold()
+        later = next((t.rstrip(".") for t, _ in tokens[i + 1:] if t.rstrip(".").casefold() not in _NAME_PARTICLES), "")
+        if folded in _NAME_PARTICLES and not tok.endswith(".") and taken + pending < 4 and later[:1].isupper():
             pending += 1
+            capital_particle = word[:1].isupper()
             continue
-        if word[:1].isupper() and word.casefold() not in _NOT_NAMES and (len(word) > 1 or tok.endswith(".")):
-            taken, pending = taken + 1, 0
-            end = pos - (len(tok) - len(word) if not (len(word) == 1) else 0)
+        initial = len(word) == 1 and (tok.endswith(".") or later[:1].isupper())
+        acronym = len(word) > 1 and word.isupper()
+        is_name = (word[:1].isupper() and (len(word) > 1 or initial) and not acronym
+                   and (folded not in _NOT_NAMES or (capital_particle and folded in _NAME_CUES)))  # De Meester
+        if not is_name:
+            if folded in _ALONE and word[:1].isupper() and not taken and not later[:1].isupper():
+                taken, end = 1, tok_end - (len(tok) - len(word))  # Bedankt Ben!, mevrouw Le
+            break
+        taken, pending, capital_particle = taken + 1, 0, False
+        end = tok_end - (0 if len(word) == 1 else len(tok) - len(word))
+        if tok.endswith(".") and len(word) > 1:
+            break
+    return base + end if taken else None
+
+
+def name_spans(text: str):
+    """(start, end) of each name found after a cue (or after "en" following a name), in order."""
+    pos = 0
+    while (m := _NAME_CUE.search(text, pos)) is not None:
+        end = _name_end(m.group(1), m.start(1))
+        if end is None:
+            pos = m.start(1)  # a cue may sit among the words taken: look again from there
             continue
-        break
-    if not taken:
-        return match.group(0)
-    whole = match.group(0)
-    return whole[:start] + "[naam]" + whole[start + end:]
+        yield m.start(1), end
+        while (more := _NAME_AND.match(text, end)) is not None:
+            following = _name_end(more.group(1), more.start(1))
+            if following is None:
+                break
+            yield more.start(1), following
+            end = following
+        pos = end
 
 
 def _url_tag(match: re.Match) -> str:
@@ -586,18 +653,14 @@ def _url_tag(match: re.Match) -> str:
     return "[url]" + url[len(kept):]
 
 
-def _national_phone_tag(match: re.Match) -> str:
-    digits = sum(ch.isdigit() for ch in match.group(0))
-    return "[telefoon]" if digits in (9, 10) else match.group(0)
-
-
 def redact(text: str) -> str:
-    """Replace e-mail addresses, URLs, national register and phone numbers by tags.
+    """Replace e-mail addresses, URLs, bank account, national register and phone
+    numbers, and names after a cue, by tags.
 
-    Tags: [e-mail], [url], [rekeningnummer], [rijksregisternummer], [telefoon], [naam]. Ordinary numbers
-    (years, percentages, dates, times) are left alone. Names are found only after a
-    cue (juf Sarah, mevrouw Janssens, ik heet ..., bedankt Ahmed): a name on its own
-    is not, so quotes still need a human read before publication.
+    Tags: [e-mail], [url], [rekeningnummer], [rijksregisternummer], [telefoon], [naam].
+    Ordinary numbers (years, percentages, dates, times) are left alone. Names are found
+    only after a cue (juf Sarah, mevrouw Janssens, ik heet ..., bedankt Ahmed): a name
+    on its own is not, so quotes still need a human read before publication.
     """
     if not isinstance(text, str):
         return text
@@ -615,7 +678,11 @@ def redact(text: str) -> str:
         text = _PHONE_INTL.sub("[telefoon]", text)
     if "0" in text:
         text = _PHONE_NAT.sub(_national_phone_tag, text)
-    return _NAME_CUE.sub(_name_tag, text)
+    parts, last = [], 0
+    for start, end in name_spans(text):
+        parts += [text[last:start], "[naam]"]
+        last = end
+    return "".join(parts) + text[last:] if parts else text
 
 
 def _truncate(text: str, limit: int = QUOTE_MAX_CHARS) -> str:
