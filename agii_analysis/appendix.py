@@ -185,7 +185,9 @@ def _notes(results: Results) -> list[Note]:
         Note("nps", "Net Promoter Score (NPS) = % promotors (score 9-10) min % criticasten (score 0-6), in "
                     "punten van -100 tot 100. Passief (7-8) telt mee in de noemer."),
         Note("ci", "95%-betrouwbaarheidsinterval: Wilson-interval voor een aandeel, normale benadering voor de "
-                   "NPS, telkens met een eindige-populatiecorrectie op het aantal aangeschreven personen. Het "
+                   "NPS. Voor de hele bevraging met een eindige-populatiecorrectie op het aantal aangeschreven "
+                   "personen; voor groepen, perioden en thema's zonder (het aantal aangeschreven personen per groep "
+                   "is niet gekend), dus iets ruimer. Het "
                    "interval geeft de onzekerheid doordat niet iedereen antwoordde, in de veronderstelling dat "
                    "wie antwoordde niet systematisch verschilt van wie niet antwoordde."),
         Note("rounding", "Afgeronde cijfers zijn hele getallen, helften weg van nul afgerond (94,5 wordt 95). "
@@ -239,7 +241,7 @@ def _key_figures(r: Results, base_notes: tuple) -> Table:
     cols = [
         Column("label", "Indicator"), Column("unit", "Eenheid"),
         Column("n", "Aantal antwoorden (noemer)", "count"),
-        Column("k", "Aantal in de teller", "count"),
+        Column("k", "Aantal in de teller (NPS: promotors)", "count"),
         Column("estimate", "Schatting", "number", decimals=1),
         *_ci(),
         Column("se", "Standaardfout", "number", ("ci",), 2),

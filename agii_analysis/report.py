@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 from IPython.display import HTML, Image, Markdown
 
-from . import charts
+from . import charts, stats
 from .errors import AgiiError
 from .params import REPO_ROOT, find_params, load_params
 from .results import LANGUAGE_BREAKDOWN, LANGUAGE_NAMES, SCALE_BREAK_CAVEAT, Results, compute, sort_for_overview
@@ -55,17 +55,26 @@ def load(params_file: str | None = None, results_file: str | None = None,
 
 # ------------------------------------------------------------------ formatting
 
+def _fixed(x, decimals: int) -> str:
+    """x with `decimals` decimals, halves away from zero as every published figure
+    (stats.round_half_up; Python's formatting would round 78.5 to 78)."""
+    scale = 10 ** decimals
+    whole = stats.round_half_up(float(x) * scale)
+    text = f"{abs(whole) // scale}" + (f".{abs(whole) % scale:0{decimals}d}" if decimals else "")
+    return ("-" if whole < 0 else "") + text
+
+
 def pct(x, decimals: int = 0) -> str:
     """95 % / 95,4 % from a value in percent."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "–"
-    return f"{x:.{decimals}f}".replace(".", ",") + " %"
+    return _fixed(x, decimals).replace(".", ",") + " %"
 
 
 def dec(x, decimals: int = 1) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "–"
-    return f"{x:.{decimals}f}".replace(".", ",").replace("-", "−")
+    return _fixed(x, decimals).replace(".", ",").replace("-", "−")
 
 
 def num(x) -> str:
@@ -157,7 +166,12 @@ def summary(res: Results) -> Markdown:
         out.append("- Geen vergelijking met vorig jaar: het cijfer van dit jaar wordt niet getoond [c].")
     elif len(ch):
         c = ch.iloc[0]
-        sig = ("statistisch significant" if c["significant"] else "niet statistisch significant") if c.get("from_raw") else "niet getoetst (vorig cijfer enkel gepubliceerd)"
+        if not c["comparable"]:  # the caveat below instead of a verdict on a different quantity
+            sig = "niet eenduidig te vergelijken [b]"
+        elif c.get("from_raw"):
+            sig = "statistisch significant" if c["significant"] else "niet statistisch significant"
+        else:
+            sig = "niet getoetst (vorig cijfer enkel gepubliceerd)"
         out.append(f"- Verschil met {int(c['previous_year'])}: **{signed(c['diff_rounded'])} procentpunt** "
                    f"(van {pct(c['previous_rounded'])} naar {pct(sat['rounded'])}; {sig}).")
         if not c["comparable"]:
@@ -200,7 +214,7 @@ def response_table(res: Results) -> HTML:
         return HTML("<p>Geen opsplitsing beschikbaar.</p>")
     df["Respondenten"] = [("[c]" if s else num(v)) for v, s in zip(df["respondents"], df["suppressed"])]
     df["Responsgraad"] = [("–" if pd.isna(v) else pct(100 * v, 1)) for v in df["response_rate"]]
-    df["Dimensie"] = df["dimension"].map({"language": "Taal vragenlijst", "collector": "Collector"})
+    df["Dimensie"] = df["dimension"].map({"language": "Taal vragenlijst", "collector": "Verzamelaar"})
     return _table(df[["Dimensie", "group", "Respondenten", "Responsgraad"]].rename(columns={"group": "Groep"}))
 
 
@@ -215,9 +229,20 @@ def satisfaction_chart(res: Results, question: str | None = None) -> Image:
 
 def satisfaction_text(res: Results) -> Markdown:
     d = res.distributions
-    rows = d[(d["question"] == "tevreden") & (d["item"] == "")]
+    rows = d[(d["question"] == res.codebook.headline) & (d["item"] == "")]
     scale = rows[rows["kind"] == "scale"]
     parts = [f"{r['label']}: {pct(100 * r['share'])}" for _, r in scale.iterrows()]
+    shown = [stats.percent(v) for v in scale["share"] if not pd.isna(v)]
+    top2 = sum(stats.percent(r["share"]) for _, r in scale.iterrows()
+               if not pd.isna(r["share"]) and int(r["code"]) in res.codebook.scale(res.year).top2)
+    figure = res.figure("pct_satisfied")
+    notes = []
+    if shown and sum(shown) != 100:
+        notes.append(f"de afgeronde percentages tellen op tot {sum(shown)} %")
+    if shown and figure is not None and _answered(figure) and not pd.isna(figure["rounded"]) \
+            and top2 != int(figure["rounded"]):
+        notes.append(f"tevreden + heel tevreden geeft afgerond {top2} %, op de aantallen {pct(figure['rounded'])}")
+    rounding = f" (afronding: {'; '.join(notes)})" if notes else ""
     other = rows[rows["kind"].isin(["no_opinion", "missing"])]
     extra = "; ".join(f"{r['label'].lower()}: {num(r['count'])}" for _, r in other.iterrows())
     if res.suppressed("pct_satisfied"):
@@ -225,7 +250,7 @@ def satisfaction_text(res: Results) -> Markdown:
     if not _answered(res.figure("pct_satisfied")):
         return Markdown(f"% (heel) tevreden: {NO_SATISFACTION}. Buiten de noemer: {extra}.")
     return Markdown(f"Verdeling over de schaal ({res.scale}, n = {num(res.figure('pct_satisfied')['n'])}): " + "; ".join(parts)
-                    + f". Buiten de noemer: {extra}.")
+                    + f"{rounding}. Buiten de noemer: {extra}.")
 
 
 def nps_section(res: Results):
@@ -236,10 +261,13 @@ def nps_section(res: Results):
     if not _answered(res.figure("nps")):
         return Markdown(f"Net Promoter Score: {NO_NPS}.")
     t = res.nps.set_index("component")
+    nps = res.figure("nps")["rounded"]
+    shown = stats.percent(t.loc["promoters", "share"]) - stats.percent(t.loc["detractors", "share"])
+    rounding = ("" if shown == nps else f" (berekend op de aantallen: de afgeronde percentages geven {signed(shown)})")
     return Markdown(
         f"**{pct(100 * t.loc['promoters', 'share'])}** promotors (score 9–10), "
         f"**{pct(100 * t.loc['passives', 'share'])}** passieven (7–8) en **{pct(100 * t.loc['detractors', 'share'])}** "
-        f"criticasten (0–6). NPS = % promotors − % criticasten = **{signed(res.figure('nps')['rounded'])}**."
+        f"criticasten (0–6). NPS = % promotors − % criticasten = **{signed(nps)}**{rounding}."
     )
 
 
@@ -334,8 +362,8 @@ def breakdown_chart(res: Results, question: str):
 
 
 def breakdown_table(res: Results, question: str):
-    if (missing := _not_asked(res, question)) is not None:
-        return missing
+    if _not_asked(res, question) is not None:
+        return Markdown("")  # the chart above it says so
     b = res.breakdowns[res.breakdowns["question"] == question]
     out = pd.DataFrame({
         "Groep": b["group"],
@@ -388,6 +416,7 @@ def themes_chart(res: Results):
     return _png(charts.themes_chart(t, title=f"Verbeterpunten {res.year}", source=_source(res)))
 
 
+NOTHING_THEME = "niets"  # _themes.yaml: answers saying nothing needs improving
 NO_IMPROVEMENT = "Deze bevraging heeft geen open vraag naar verbeterpunten (codeboek: `improvement`)."
 
 
@@ -399,14 +428,23 @@ def themes_text(res: Results) -> Markdown:
         if res.improvement_question is None:
             return Markdown(NO_IMPROVEMENT)
         return Markdown(f"Geen open antwoorden op de vraag '{res.improvement_question}'.")
-    coded = t[t["theme"] != "ongecodeerd"]
-    top = coded.head(3)
-    unc = t[t["theme"] == "ongecodeerd"]
-    lines = ["Meest genoemde verbeterpunten (aandeel van de open antwoorden):"]
-    lines += [f"{i}. {r['label']}: {pct(100 * r['share'])} ({num(r['n'])} antwoorden)" for i, (_, r) in enumerate(top.iterrows(), 1)]
+    with_share = t[t["share"] > 0]
+    answers = round(with_share["n"].iloc[0] / with_share["share"].iloc[0]) if len(with_share) else 0
+    coded = t[~t["theme"].isin(["ongecodeerd", NOTHING_THEME]) & (t["n"] > 0)]
+    lines = [f"Meest genoemde verbeterpunten (aandeel van de {num(answers)} antwoorden op de open vraag; een "
+             "antwoord kan onder meer dan één thema vallen):"]
+    lines += [f"{i}. {r['label']}: {pct(100 * r['share'])} ({num(r['n'])} antwoorden)"
+              for i, (_, r) in enumerate(coded.head(3).iterrows(), 1)]
+    if coded.empty:
+        lines = [f"Geen van de {num(answers)} antwoorden op de open vraag noemt een verbeterpunt uit het themaboek."]
+    nothing = t[(t["theme"] == NOTHING_THEME) & (t["n"] > 0)]
+    if len(nothing):
+        lines.append(f"\n{num(nothing.iloc[0]['n'])} antwoorden ({pct(100 * nothing.iloc[0]['share'])}) zeggen dat "
+                     "er niets te verbeteren is.")
+    unc = t[(t["theme"] == "ongecodeerd") & (t["n"] > 0)]
     if len(unc):
-        lines.append(f"\n{num(unc.iloc[0]['n'])} antwoorden vallen onder geen enkel thema (ongecodeerd); "
-                     "breid het themaboek uit om ze te coderen.")
+        lines.append(f"\n{num(unc.iloc[0]['n'])} antwoorden ({pct(100 * unc.iloc[0]['share'])}) vallen onder geen "
+                     "enkel thema (ongecodeerd).")
     return Markdown("\n".join(lines))
 
 
@@ -475,7 +513,9 @@ def overview_response(results: list[Results]) -> HTML:
 def overview_notes(results: list[Results]) -> Markdown:
     breaks = [r.short_title for r in results if r.headline()["comparable"] is False]
     text = ("NPS = % promotors (9–10) − % criticasten (0–6). % (heel) tevreden = (tevreden + heel tevreden) / "
-            "alle antwoorden op de schaal; 'geen mening' en niet beantwoord tellen niet mee.")
+            "alle antwoorden op de schaal; 'geen mening' en niet beantwoord tellen niet mee. "
+            "nvt: niet van toepassing (geen aanbevelingsvraag, of een eerste meting zonder vorig jaar); "
+            "–: niet beschikbaar (geen cijfer van vorig jaar in de gegevens); [c]: niet getoond, te weinig antwoorden.")
     if breaks:
         text += f"\n\n[b] Breuk in de reeks ({', '.join(breaks)}): {SCALE_BREAK_CAVEAT}"
     if any(r.provenance.get("demo") for r in results):

@@ -750,7 +750,8 @@ def _dist_row(q, item, code, label, kind, k, denom, threshold):
            "item_label": q.item_label(item) if item and q.type == "matrix" else "",
            "code": code, "label": label, "kind": kind, "count": k,
            "share": (k / denom) if denom else np.nan,
-           "base": "antwoorden op de schaal" if kind in ("scale", "choice", "score") else "alle respondenten"}
+           "base": {"scale": "antwoorden op de schaal", "choice": "antwoorden op de vraag",
+                    "score": "antwoorden op de vraag"}.get(kind, "alle respondenten")}
     return _hide_if_small(row, denom, threshold, ("count", "share"))
 
 

@@ -1,0 +1,84 @@
+"""The report's sentences say what the tables show: found by a reader comparing the
+HTML, PDF, Excel and JSON of the demo reports (rounding, breaks in the series, themes)."""
+
+from __future__ import annotations
+
+import pytest
+
+from agii_analysis import report
+from agii_analysis.params import PARAMS_DIR
+from agii_analysis.results import compute
+
+pytestmark = pytest.mark.skipif(not (PARAMS_DIR / "2022" / "vorming.yaml").exists(),
+                                reason="demo parameters missing: run `agii demo` (make test does)")
+
+
+def _res(survey: str, year: int):
+    return compute(PARAMS_DIR / str(year) / f"{survey}.yaml")
+
+
+def test_a_change_across_a_break_is_not_called_significant():
+    text = report.summary(_res("vorming", 2022)).data
+    line = next(l for l in text.splitlines() if l.startswith("- Verschil met 2021"))
+    assert "niet eenduidig te vergelijken [b]" in line and "significant" not in line, line
+    assert "Breuk in de reeks [b]" in text
+
+
+def test_a_comparable_change_keeps_its_test():
+    text = report.summary(_res("na_aanbod_mo", 2023)).data
+    line = next(l for l in text.splitlines() if l.startswith("- Verschil met 2022"))
+    assert "statistisch significant" in line and "[b]" not in line, line
+
+
+def test_nps_sentence_says_when_the_rounded_shares_do_not_subtract_to_it():
+    res = _res("na_aanbod_mo", 2021)
+    text = report.nps_section(res).data
+    assert "**78 %** promotors" in text and "**4 %** criticasten" in text
+    assert "= **+75** (berekend op de aantallen: de afgeronde percentages geven +74)." in text
+    plain = report.nps_section(_res("vorming", 2022)).data  # 40 - 27 = 13: nothing to explain
+    assert plain.endswith("= **+13**.") and "afgeronde" not in plain
+
+
+def test_scale_distribution_says_when_its_rounded_parts_do_not_add_up():
+    text = report.satisfaction_text(_res("lokale_besturen", 2022)).data
+    assert "Tevreden: 45 %; Heel tevreden: 21 %" in text
+    assert ("(afronding: de afgeronde percentages tellen op tot 99 %; tevreden + heel tevreden geeft afgerond 66 %, "
+            "op de aantallen 67 %)") in text
+    assert "afronding" not in report.satisfaction_text(_res("vorming", 2022)).data
+
+
+@pytest.mark.parametrize("value,decimals,expected", [
+    (78.5, 0, "79 %"), (14.499999999999998, 0, "15 %"), (95.45, 1, "95,5 %"), (2.5, 0, "3 %"), (0.0, 0, "0 %")])
+def test_percentages_round_half_up_as_the_published_figures(value, decimals, expected):
+    assert report.pct(value, decimals) == expected
+
+
+def test_signed_decimals_round_half_away_from_zero():
+    assert report.dec(-5.55) == "−5,6" and report.dec(7.45) == "7,5" and report.dec(-0.04) == "0,0"
+
+
+def test_a_breakdown_not_asked_is_said_once():
+    res = _res("na_aanbod_mo", 2021)
+    assert report.breakdown_chart(res, "online").data == "Deze vraag werd in 2021 niet gesteld of niet beantwoord."
+    assert report.breakdown_table(res, "online").data == ""
+
+
+def test_themes_text_names_its_base_and_keeps_nothing_to_improve_apart():
+    res = _res("vorming", 2022)
+    text = report.themes_text(res).data
+    t = res.themes.set_index("theme")
+    base = round(t["n"].iloc[0] / t["share"].iloc[0])
+    assert f"aandeel van de {base} antwoorden op de open vraag" in text
+    top = [l for l in text.splitlines() if l[:2] in ("1.", "2.", "3.")]
+    assert len(top) == 3 and not any(t.loc["niets", "label"] in l for l in top), top
+    assert f"{int(t.loc['niets', 'n'])} antwoorden" in text and "niets te verbeteren" in text
+    assert "themaboek" not in text  # no instruction to the analyst in a published report
+    assert "ongecodeerd" not in text or not (t.loc["ongecodeerd", "n"] == 0)
+
+
+def test_response_by_collector_is_dutch_and_choice_bases_say_question():
+    res = _res("na_aanbod_mo", 2022)
+    assert "Collector" not in report.response_table(res).data
+    d = res.distributions
+    assert set(d.loc[d["kind"] == "choice", "base"]) == {"antwoorden op de vraag"}
+    assert set(d.loc[d["kind"] == "scale", "base"]) == {"antwoorden op de schaal"}
