@@ -436,7 +436,11 @@ def write_workbook(path, cover: Cover, tables: list[Table], notes: list[Note], d
     ws_notes = wb.create_sheet(NOTES_SHEET)
     _title(ws_notes, "Toelichting")
     _line(ws_notes, 2, "Dit werkblad bevat één tabel: de toelichting waarnaar de tabellen verwijzen met [note 1], "
-                       "[note 2] enzovoort, en de uitleg van de afkortingen.")
+                       "[note 2] enzovoort, en de uitleg van de afkortingen. Eenheden: een kolom Aandeel, Percentage of "
+                       "Responsgraad, en de intervalgrenzen naast een Aandeel, bevat een fractie, opgemaakt als "
+                       "percentage (de waarde 0,399 toont 39,9 %); een kolom % (heel) tevreden, een Schatting en de "
+                       "intervalgrenzen ernaast bevatten procenten of NPS-punten (81,1 is 81,1 %): vermenigvuldig "
+                       "een fractie met 100 om ze te vergelijken.")
     where: dict[str, list[str]] = {n.key: [] for n in final_notes}
     for t, g in zip(tables, grids):
         keys = list(t.notes) + [k for c in t.columns for k in c.notes] + _shorthand_used(g)
