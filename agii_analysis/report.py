@@ -147,7 +147,7 @@ def summary(res: Results) -> Markdown:
         out = [f"- % (heel) tevreden: {too_few(res, 'antwoorden op de schaal')}."]
     elif _answered(sat):
         out = [f"- **{pct(sat['rounded'])} (heel) tevreden** (95 %-betrouwbaarheidsinterval {pct(sat['lo'], 1)} – "
-               f"{pct(sat['hi'], 1)}; n = {num(sat['n'])})."]
+               f"{pct(sat['hi'], 1)}; n = {num(sat['n'])} antwoorden op de schaal)."]
     else:
         out = [f"- % (heel) tevreden: {NO_SATISFACTION}."]
     if res.suppressed("nps"):
@@ -156,7 +156,7 @@ def summary(res: Results) -> Markdown:
         out.append(f"- Net Promoter Score: {NO_NPS}.")
     elif nps is not None:
         out.append(f"- **Net Promoter Score {signed(nps['rounded'])}** (interval {dec(nps['lo'])} tot {dec(nps['hi'])}; "
-                   f"n = {num(nps['n'])}).")
+                   f"n = {num(nps['n'])} antwoorden op de aanbevelingsvraag).")
     else:
         out.append("- Net Promoter Score: niet bevraagd in deze bevraging (nvt).")
     ch = res.change[res.change["indicator"] == "pct_satisfied"] if len(res.change) else res.change
@@ -185,7 +185,8 @@ def summary(res: Results) -> Markdown:
         elif not s["n"] > 0:
             out.append(f"- {s['label']}: niet beschikbaar, niemand in deze groep koos een punt van de schaal (n = 0).")
         else:
-            out.append(f"- {s['label']}: **{pct(s['rounded'])}** (interval {pct(s['lo'], 1)} – {pct(s['hi'], 1)}; n = {num(s['n'])}).")
+            out.append(f"- {s['label']}: **{pct(s['rounded'])}** (interval {pct(s['lo'], 1)} – {pct(s['hi'], 1)}; "
+                       f"n = {num(s['n'])} antwoorden op de schaal).")
     return Markdown("\n".join(out))
 
 
@@ -368,13 +369,20 @@ def breakdown_table(res: Results, question: str):
     out = pd.DataFrame({
         "Groep": b["group"],
         "Respondenten": ["[c]" if s else num(v) for v, s in zip(b["n"], b["suppressed"])],
+        "Antwoorden op de schaal": ["[c]" if s else num(v) for v, s in zip(b["n_satisfaction"], b["suppressed"])],
         "% (heel) tevreden": ["[c]" if s else pct(v) for v, s in zip(b["pct_rounded"], b["suppressed"])],
         "Interval": ["[c]" if s else f"{pct(lo, 1)} – {pct(hi, 1)}" for lo, hi, s in zip(b["lo"], b["hi"], b["suppressed"])],
     })
     if "nps_rounded" in b:
         out["NPS"] = ["[c]" if s else signed(v) if not pd.isna(v) else "–"
                       for v, s in zip(b["nps_rounded"], b["nps_suppressed"])]
-    return _table(out)
+    table = _table(out)
+    d = res.distributions
+    missing = d[(d["question"] == question) & (d["kind"] == "missing")]["count"] if len(d) else []
+    if len(missing) and missing.iloc[0] > 0:  # why the groups do not add up to the respondents
+        who = "respondent" if missing.iloc[0] == 1 else "respondenten"
+        table = HTML(table.data + f"<p>Deze vraag niet beantwoord: {num(missing.iloc[0])} {who}.</p>")
+    return table
 
 
 def breakdown_questions(res: Results) -> list[str]:
@@ -392,13 +400,15 @@ def trend_text(res: Results) -> Markdown:
     if res.trend.empty:
         return Markdown("")
     q = res.trend[(res.trend["period_type"] == "quarter") & ~res.trend["suppressed"].astype(bool)]
-    parts = "; ".join(f"{r['period_label']}: {pct(r['pct_rounded'])} (n = {num(r['n'])})" for _, r in q.iterrows())
+    parts = "; ".join(f"{r['period_label']}: {pct(r['pct_rounded'])} (n = {num(r['n_satisfaction'])})"
+                      for _, r in q.iterrows())
     hidden = res.trend[res.trend["suppressed"].astype(bool)]["period_type"].value_counts()
     counts = [f"{hidden[p]} {word if hidden[p] > 1 else one}" for p, one, word in
               (("quarter", "kwartaal", "kwartalen"), ("month", "maand", "maanden")) if p in hidden]
     tail = (f" Niet getoond (te weinig antwoorden, of af te leiden uit andere perioden) [c]: {' en '.join(counts)}."
             if counts else "")
-    return Markdown((f"Per kwartaal: {parts}." if parts else "Per kwartaal: geen enkel kwartaal getoond.") + tail)
+    return Markdown((f"Per kwartaal (n = antwoorden op de schaal): {parts}." if parts
+                     else "Per kwartaal: geen enkel kwartaal getoond.") + tail)
 
 
 def _themes_hidden(res: Results) -> str | None:

@@ -82,3 +82,22 @@ def test_response_by_collector_is_dutch_and_choice_bases_say_question():
     d = res.distributions
     assert set(d.loc[d["kind"] == "choice", "base"]) == {"antwoorden op de vraag"}
     assert set(d.loc[d["kind"] == "scale", "base"]) == {"antwoorden op de schaal"}
+
+
+def test_every_n_says_what_it_counts():
+    """The summary's n were scale answers and the table's respondents, without a word
+    (Digitale vormingen n = 334 beside Online 338); the quarters used respondents while
+    their chart used scale answers."""
+    res = _res("vorming", 2022)
+    text = report.summary(res).data
+    assert "n = 588 antwoorden op de schaal" in text and "n = 581 antwoorden op de aanbevelingsvraag" in text
+    assert "Digitale vormingen: **87 %** (interval 83,1 % – 90,3 %; n = 334 antwoorden op de schaal)" in text
+    trend = report.trend_text(res).data
+    q1 = res.trend[(res.trend["period_type"] == "quarter") & (res.trend["period"] == 1)].iloc[0]
+    assert trend.startswith("Per kwartaal (n = antwoorden op de schaal): ")
+    assert f"K1: 80 % (n = {int(q1['n_satisfaction'])})" in trend and q1["n_satisfaction"] != q1["n"]
+    table = report.breakdown_table(res, "vorm").data
+    assert "<th>Respondenten</th>" in table and "<th>Antwoorden op de schaal</th>" in table
+    assert table.endswith("<p>Deze vraag niet beantwoord: 9 respondenten.</p>")
+    b = res.breakdowns[res.breakdowns["question"] == "vorm"]
+    assert int(b["n"].sum()) + 9 == int(res.response.set_index("measure")["value"]["respondents"])
