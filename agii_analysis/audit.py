@@ -34,7 +34,8 @@ and reports a `Finding` for
    (or a hidden quarter its shown months add up to),
    a suppressed row that still shows its figures, and the complementary-disclosure
    rule (exactly one group suppressed in a breakdown while others are shown: the total
-   minus the shown groups reveals it); in the Excel appendices, a table whose group
+   minus the shown groups reveals it), and a group hidden in a breakdown but counted in
+   its question's distribution (or the other way round); in the Excel appendices, a table whose group
    count column ("Respondenten", "Aantal antwoorden (noemer)") shows a number below
    the threshold.
 
@@ -517,6 +518,28 @@ def small_groups_json(data: dict, threshold: int) -> Iterator[tuple[str, str, st
                        "the total minus the shown groups reveals it")
     yield from _months_in_quarters(data.get("trend"))
     yield from _small_bases(data, threshold)
+    yield from _breakdowns_against_distributions(data)
+
+
+def _breakdowns_against_distributions(data: dict) -> Iterator[tuple[str, str, str]]:
+    """A breakdown's group counted in the distribution of its question while the
+    breakdown hides it (or the other way round): the counts shown in the two tables
+    together can reveal a group hidden in both."""
+    options = {}
+    for i, r in _rows(data, "distributions"):
+        if r.get("kind") == "choice" and not r.get("item"):
+            options[(r.get("question"), str(r.get("label")))] = (i, bool(r.get("suppressed")))
+    for i, r in _rows(data, "breakdowns"):
+        key = (r.get("question"), str(r.get("group")))
+        if key not in options:
+            continue
+        j, hidden_there = options[key]
+        if bool(r.get("suppressed")) != hidden_there:
+            where, other = (f"$.distributions[{j}]", "breakdown") if r.get("suppressed") else (f"$.breakdowns[{i}]",
+                                                                                              "distribution")
+            yield (where, "complementary-disclosure",
+                   f"group {key[1]!r} of question {key[0]!r} is hidden in the {other} but its count is shown here: "
+                   "the counts of the two tables together can reveal a hidden group")
 
 
 def _rows(data: dict, table: str) -> list[tuple[int, dict]]:

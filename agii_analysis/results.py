@@ -619,6 +619,7 @@ def compute(params: Params | str | Path, harmonised: Harmonised | None = None) -
         df.insert(0, "question", qid)
         bd_parts.append(df)
     breakdowns = pd.concat(bd_parts, ignore_index=True) if bd_parts else pd.DataFrame()
+    distributions = _hide_as_breakdowns(distributions, breakdowns)
 
     aspects, priority = _aspects(h, codebook, year, head, N, threshold)
     trend = _trend(h, head, npsc, codebook, year, threshold) if codebook.cadence == "continuous" else pd.DataFrame()
@@ -739,7 +740,9 @@ def _distributions(h: Harmonised, codebook: Codebook, year: int, n_used: int, th
                 k = int(counts.get(float(code), 0))
                 denom = base if kind in ("scale", "choice", "score") else n_used
                 answers.append(_dist_row(q, item, code, label, kind, k, denom, threshold))
-            rows.extend(_hide_small_groups(answers, threshold) if q.type == "single" else answers)
+            # a breakdown question's options are hidden as its breakdown hides them (_hide_as_breakdowns)
+            hide_here = q.type == "single" and q.id not in codebook.breakdowns
+            rows.extend(_hide_small_groups(answers, threshold) if hide_here else answers)
             missing = n_used - len(codes)
             rows.append(_dist_row(q, item, None, "Niet beantwoord", "missing", missing, n_used, 0))
     return pd.DataFrame(rows)
@@ -753,6 +756,28 @@ def _dist_row(q, item, code, label, kind, k, denom, threshold):
            "base": {"scale": "antwoorden op de schaal", "choice": "antwoorden op de vraag",
                     "score": "antwoorden op de vraag"}.get(kind, "alle respondenten")}
     return _hide_if_small(row, denom, threshold, ("count", "share"))
+
+
+def _hide_as_breakdowns(distributions: pd.DataFrame, breakdowns: pd.DataFrame) -> pd.DataFrame:
+    """A breakdown question's options hidden exactly as its breakdown hides its groups.
+
+    The breakdown also hides a group with few scale answers, so on counts alone the two
+    tables could pick different complementary groups, and then the counts shown in one
+    reveal a group hidden in both (the total minus the others)."""
+    if distributions.empty or breakdowns.empty:
+        return distributions
+    out = distributions.copy()
+    for qid, groups in breakdowns.groupby("question", sort=False):
+        hidden = {float(c) for c in groups.loc[groups["suppressed"].astype(bool), "group_code"]
+                  if isinstance(c, (int, float, np.integer, np.floating))}
+        rows = (out["question"] == qid) & (out["kind"] == "choice")
+        if not rows.any():
+            continue  # the language of the questionnaire: no question, no distribution
+        hide = rows & out["code"].map(lambda c: c is not None and not pd.isna(c) and float(c) in hidden)
+        hide &= ~out["suppressed"].astype(bool)  # (a question answered by too few is hidden whole already)
+        out.loc[hide, "suppressed"] = True
+        out.loc[hide, ["count", "share"]] = np.nan
+    return out
 
 
 def _hide_small_groups(rows: list[dict], threshold: int, complement: bool = True) -> list[dict]:

@@ -398,4 +398,39 @@ def test_a_small_option_of_a_breakdown_question_is_hidden_in_the_distributions_t
     found = [f for f in small_groups_json(data, 10) if "distributions" in f[0]]
     assert found == [(f"$.distributions[{i}]", "small-group",
                       "option 'Andere' of question 'thema' shows a group of 7 (below the threshold 10) and is not "
-                      "suppressed")], found
+                      "suppressed"),
+                     (f"$.distributions[{i}]", "complementary-disclosure",
+                      "group 'Andere' of question 'thema' is hidden in the breakdown but its count is shown here: the "
+                      "counts of the two tables together can reveal a hidden group")], found
+
+
+def test_a_breakdown_hiding_a_group_for_its_scale_answers_hides_the_same_options_in_the_distribution():
+    """Counts alone would hide another complementary option than the breakdown (which also
+    hides a group of 12 with only 8 scale answers): then the distribution shows the group
+    the breakdown hides as a complement, the breakdown the one the distribution hides, and
+    the total minus all shown counts is the small group (found by a review: Andere = 7)."""
+    params = load_params(PARAMS_DIR / "2022" / "vorming.yaml")
+    h = prepare(params)
+    r = h.responses.copy()
+    rid = r["respondent_id"].astype(str)
+    thema = r[(r["question"] == "thema") & r["code"].notna()]
+    ids = {c: list(thema.loc[thema["code"] == c, "respondent_id"].astype(str)) for c in (3.0, 5.0)}
+    moved = set(ids[3.0][11:]) | set(ids[5.0][12:])  # theme 3 keeps 11 respondents, theme 5 keeps 12
+    r.loc[(r["question"] == "thema") & rid.isin(moved), "code"] = 1.0
+    on_scale = set(r.loc[(r["question"] == "tevreden") & r["code"].between(1, 5), "respondent_id"].astype(str))
+    drop = [x for x in ids[5.0][:12] if x in on_scale][:4]  # theme 5: 12 respondents, 8 scale answers
+    r = r[~((r["question"] == "tevreden") & r["respondent_id"].astype(str).isin(drop))].reset_index(drop=True)
+    res = compute(params, harmonised=dataclasses.replace(h, responses=r))
+    bd = res.breakdowns[res.breakdowns["question"] == "thema"].set_index("group")
+    dist = res.distributions[(res.distributions["question"] == "thema")
+                             & (res.distributions["kind"] == "choice")].set_index("label")
+    assert bd.loc["Begeleiding van nieuwkomers", "suppressed"] and bd.loc["Andere", "suppressed"]
+    assert not bd.loc["Internationaal familierecht", "suppressed"]
+    assert dist["suppressed"].to_dict() == bd["suppressed"].astype(bool).to_dict()
+    assert dist.loc["Internationaal familierecht", "count"] == 11
+    import json
+    import tempfile
+    from pathlib import Path
+    path = Path(tempfile.mkdtemp()) / "r.json"
+    res.to_json(path)
+    assert list(small_groups_json(json.loads(path.read_text(encoding="utf-8")), 10)) == []
