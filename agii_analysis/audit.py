@@ -58,7 +58,7 @@ from pathlib import Path
 
 from .errors import AgiiError
 from .params import REPO_ROOT
-from .themes import _EMAIL, _IBAN, _PHONE_INTL, _PHONE_NAT, _RRN, _iban_tag, name_spans
+from .themes import _EMAIL, _PHONE_INTL, _PHONE_NAT, _RRN, iban_spans, name_spans
 
 DEFAULT_PLANTED = REPO_ROOT / "data" / "raw" / "demo" / "planted_private.json"
 DEFAULT_THRESHOLD = 10
@@ -230,13 +230,10 @@ class Scanner:
                 if not _inside(m.span(), taken) and _standalone(text, m):
                     taken.append(m.span())
                     yield "ipv4", f"{_LABELS['ipv4']} {m.group(0)}"
-        for m in _IBAN.finditer(text):
-            tagged = _iban_tag(m)
-            if tagged != m.group(0):
-                span = (m.start(), m.end() - (len(tagged) - len("[rekeningnummer]")))
-                if not _inside(span, taken):
-                    taken.append(span)
-                    yield "iban", f"{_LABELS['iban']} {m.string[span[0]:span[1]]}"
+        for span in iban_spans(text):
+            if not _inside(span, taken):
+                taken.append(span)
+                yield "iban", f"{_LABELS['iban']} {text[span[0]:span[1]]}"
         for m in _RRN.finditer(text):
             if not _inside(m.span(), taken) and _standalone(text, m) and _valid_rrn(m.group(0)):
                 taken.append(m.span())

@@ -501,21 +501,40 @@ def valid_iban(value: str) -> bool:
     return int("".join(str(int(ch, 36)) for ch in compact[4:] + compact[:4])) % 97 == 1
 
 
-def _iban_tag(match: re.Match) -> str:
-    """[rekeningnummer] for the IBAN at the start of the match (the pattern may run on
-    into the next word: "BE68 5390 0754 7034 voor de huur"); the rest is given back."""
-    text = match.group(0)
-    length = _IBAN_LENGTHS.get(text[:2].upper())
+def _iban_end(candidate: str) -> int | None:
+    """Length of the valid IBAN at the start of `candidate` (the pattern may run on into
+    the next word: "BE68 5390 0754 7034 voor de huur"), None if there is none."""
+    length = _IBAN_LENGTHS.get(candidate[:2].upper())
     if length is None:
-        return text
-    taken = end = 0
-    for end, ch in enumerate(text, 1):
+        return None
+    taken = 0
+    for end, ch in enumerate(candidate, 1):
         taken += ch.isalnum()
         if taken == length:
-            break
-    if taken == length and valid_iban(text[:end]) and not (end < len(text) and text[end].isalnum()):
-        return "[rekeningnummer]" + text[end:]
-    return text
+            ok = valid_iban(candidate[:end]) and not (end < len(candidate) and candidate[end].isalnum())
+            return end if ok else None
+    return None
+
+
+def iban_spans(text: str):
+    """(start, end) of each valid IBAN, in order; after a candidate that is none, the
+    search goes on from its next character (an IBAN may follow a look-alike)."""
+    pos = 0
+    while (m := _IBAN.search(text, pos)) is not None:
+        end = _iban_end(m.group(0))
+        if end is None:
+            pos = m.start() + 1
+            continue
+        yield m.start(), m.start() + end
+        pos = m.start() + end
+
+
+def _tag_spans(text: str, spans, tag: str) -> str:
+    parts, last = [], 0
+    for start, end in spans:
+        parts += [text[last:start], tag]
+        last = end
+    return "".join(parts) + text[last:] if parts else text
 
 
 def _national_phone_tag(match: re.Match) -> str:
@@ -598,12 +617,32 @@ armeens turkse arabische dutch english french arabic
 _ALONE = {"al", "el", "ben", "bin", "ibn", "abu", "le", "da", "di", "du"}  # particles that are a whole name too
 
 
-def _name_end(words: str, base: int) -> int | None:
+_NAME_WORD_RE = re.compile(_NAME_WORD)
+
+
+def _theme_words():
+    """A test whether a word is one the theme file's patterns match (Communicatie,
+    Website): such a word is no name, so redaction never takes a theme from an answer."""
+    try:
+        book = load_themes()  # the same object while the file is unchanged
+    except AgiiError:
+        return lambda word: False
+    if _THEME_WORD_TEST[0] is not book:
+        matchers = [m for m in book._matchers.values() if m is not None]
+        _THEME_WORD_TEST[:] = [book, functools.lru_cache(maxsize=1 << 16)(
+            lambda word: any(m.search(fold(word)) for m in matchers))]
+    return _THEME_WORD_TEST[1]
+
+
+_THEME_WORD_TEST: list = [None, None]  # [theme book, its word test]
+
+
+def _name_end(words: str, base: int, theme_word) -> int | None:
     """Where the name at the start of `words` (at `base` in the text) ends (None: no name
     there): its capitalised words, and the particles before a capitalised word. A word
-    in capitals is an acronym (MO, VDAB); a word ending in "." ends the sentence, and so
-    the name."""
-    tokens = [(m.group(0), m.end()) for m in re.finditer(r"\S+", words)]
+    in capitals is an acronym (MO, VDAB), a theme's word no name; a word ending in "."
+    ends the sentence, and so the name."""
+    tokens = [(m.group(0), m.end()) for m in _NAME_WORD_RE.finditer(words)]
     end = pending = taken = 0
     capital_particle = False
     for i, (tok, tok_end) in enumerate(tokens):
@@ -616,8 +655,9 @@ def _name_end(words: str, base: int) -> int | None:
             continue
         initial = len(word) == 1 and (tok.endswith(".") or later[:1].isupper())
         acronym = len(word) > 1 and word.isupper()
+        surname = capital_particle and (folded in _NAME_CUES or theme_word(word))  # De Meester, Van Praet
         is_name = (word[:1].isupper() and (len(word) > 1 or initial) and not acronym
-                   and (folded not in _NOT_NAMES or (capital_particle and folded in _NAME_CUES)))  # De Meester
+                   and (surname or (folded not in _NOT_NAMES and not (len(word) > 1 and theme_word(word)))))
         if not is_name:
             if folded in _ALONE and word[:1].isupper() and not taken and not later[:1].isupper():
                 taken, end = 1, tok_end - (len(tok) - len(word))  # Bedankt Ben!, mevrouw Le
@@ -631,15 +671,16 @@ def _name_end(words: str, base: int) -> int | None:
 
 def name_spans(text: str):
     """(start, end) of each name found after a cue (or after "en" following a name), in order."""
-    pos = 0
+    pos, theme_word = 0, None
     while (m := _NAME_CUE.search(text, pos)) is not None:
-        end = _name_end(m.group(1), m.start(1))
+        theme_word = theme_word or _theme_words()  # read once per answer, and only when a cue is found
+        end = _name_end(m.group(1), m.start(1), theme_word)
         if end is None:
             pos = m.start(1)  # a cue may sit among the words taken: look again from there
             continue
         yield m.start(1), end
         while (more := _NAME_AND.match(text, end)) is not None:
-            following = _name_end(more.group(1), more.start(1))
+            following = _name_end(more.group(1), more.start(1), theme_word)
             if following is None:
                 break
             yield more.start(1), following
@@ -672,17 +713,13 @@ def redact(text: str) -> str:
         text = _URL.sub(_url_tag, text)
     if "." in text:
         text = _DOMAIN.sub(_url_tag, text)
-    text = _IBAN.sub(_iban_tag, text)
+    text = _tag_spans(text, iban_spans(text), "[rekeningnummer]")
     text = _RRN.sub("[rijksregisternummer]", text)
     if "+" in text or "00" in text:
         text = _PHONE_INTL.sub("[telefoon]", text)
     if "0" in text:
         text = _PHONE_NAT.sub(_national_phone_tag, text)
-    parts, last = [], 0
-    for start, end in name_spans(text):
-        parts += [text[last:start], "[naam]"]
-        last = end
-    return "".join(parts) + text[last:] if parts else text
+    return _tag_spans(text, name_spans(text), "[naam]")
 
 
 def _truncate(text: str, limit: int = QUOTE_MAX_CHARS) -> str:
