@@ -59,6 +59,13 @@ def _yes_no(v):
     return None if _missing(v) else ("Ja" if bool(v) else "Nee")
 
 
+def _significance(df: pd.DataFrame) -> list:
+    """Ja/Nee from the z-test; [b] across a break in the series, where the two figures
+    measure different things (the test's p-value stays beside it); empty without a test."""
+    return [None if _missing(p) else "[b]" if not _missing(c) and not bool(c) else _yes_no(s)
+            for s, p, c in zip(df["significant"], df["p_value"], df["comparable"])]
+
+
 def _break_flag(comparable, first: bool = False):
     """The flag column beside a difference: [b] when the scale changed; without a
     previous figure [z] for a first measurement (nothing to compare with: the published
@@ -186,7 +193,7 @@ def _notes(results: Results) -> list[Note]:
                     "punten van -100 tot 100. Passief (7-8) telt mee in de noemer."),
         Note("ci", "95%-betrouwbaarheidsinterval: Wilson-interval voor een aandeel, normale benadering voor de "
                    "NPS. Voor de hele bevraging met een eindige-populatiecorrectie op het aantal aangeschreven "
-                   "personen; voor groepen, perioden en thema's zonder (het aantal aangeschreven personen per groep "
+                   "personen (als dat gekend is en groter dan het aantal antwoorden); voor groepen, perioden en thema's zonder (het aantal aangeschreven personen per groep "
                    "is niet gekend), dus iets ruimer. Het "
                    "interval geeft de onzekerheid doordat niet iedereen antwoordde, in de veronderstelling dat "
                    "wie antwoordde niet systematisch verschilt van wie niet antwoordde."),
@@ -236,7 +243,7 @@ def _key_figures(r: Results, base_notes: tuple) -> Table:
                                    "previous_year", "previous", "diff", "diff_rounded", "p_value"])
     if "comparable" in df.columns:
         df["break"] = [_break_flag(v, _first(r)) for v in df["comparable"]]
-        df["significant_nl"] = [None if _missing(p) else _yes_no(s) for s, p in zip(df["significant"], df["p_value"])]
+        df["significant_nl"] = _significance(df)
         df = _first_measurement(df, r)
     cols = [
         Column("label", "Indicator"), Column("unit", "Eenheid"),
@@ -283,7 +290,7 @@ def _change(r: Results) -> Table | None:
         return None
     df = df.copy()
     df["break"] = [_break_flag(v) for v in df["comparable"]]
-    df["significant_nl"] = [None if _missing(p) else _yes_no(s) for s, p in zip(df["significant"], df["p_value"])]
+    df["significant_nl"] = _significance(df)
     df["from_raw_nl"] = [_yes_no(v) for v in df["from_raw"]]
     cols = [Column("label", "Indicator"), Column("current", "Cijfer dit jaar", "number", decimals=1),
             Column("previous_year", "Vorig jaar", "points"),

@@ -54,5 +54,5 @@ def display_names(paths: list[str | os.PathLike]) -> list[str]:
         while depth < len(own) and any(j != i and other[-depth:] == own[-depth:] and other != own
                                        for j, other in enumerate(parts)):
             depth += 1
-        names.append("/".join(own[-depth:]))
+        names.append(Path(*own[-depth:]).as_posix())
     return names

@@ -156,6 +156,14 @@ def _int(path, key, value, minimum=0):
     return value
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    """The same export, also through a link or another spelling of its path."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # not there (yet): compare the paths
+        return os.path.abspath(a) == os.path.abspath(b)
+
+
 def load_params(path: str | Path, check_files: bool = True) -> Params:
     """Load and validate one parameter file. Relative input paths are relative to the repository root."""
     path = Path(path)
@@ -230,8 +238,8 @@ def _load_params(path: Path, check_files: bool) -> Params:
                   f"one of {', '.join(codebook.languages)} (codebook {codebook.path.name})")
         # a sheet is named (YAML reads a sheet called 2023 as a number): never a position
         sheet = _text(path, f"{key}.sheet", entry.get("sheet"))
-        twin = next((k for k, other in enumerate(inputs)
-                     if os.path.abspath(other.file) == os.path.abspath(file) and other.sheet == sheet), None)
+        twin = next((k for k, other in enumerate(inputs) if other.sheet == sheet and _same_file(other.file, file)),
+                    None)
         if twin is not None:  # its respondents would all be dropped as duplicates of themselves
             _fail(path, f"{key}.file", f"{_rel(file)} is already inputs[{twin}]", "each export once")
         inputs.append(InputFile(file, sheet, values, _text(path, f"{key}.collector", entry.get("collector")), language))

@@ -60,6 +60,11 @@ def input_hashes(params: Params) -> dict[str, str]:
     return {str(i.file): file_sha256(i.file) for i in params.inputs}
 
 
+def hashes_by_name(hashes: dict[str, str]) -> dict[str, str]:
+    """The inputs' hashes under their display names (two Vorming.csv in other folders stay two)."""
+    return dict(zip(display_names(list(hashes)), hashes.values()))
+
+
 def cache_key(params: Params, hashes: dict[str, str] | None = None) -> str:
     hashes = hashes or input_hashes(params)
     cb = load_codebook(params.survey)
@@ -136,7 +141,7 @@ def save(h: Harmonised, root: Path, key: str, hashes: dict[str, str]) -> None:
     paths = _paths(h.survey, h.year, root)
     meta = {
         "survey": h.survey, "year": h.year, "cache_key": key,
-        "inputs": dict(zip(display_names(list(hashes)), hashes.values())),
+        "inputs": hashes_by_name(hashes),
         "accounting": h.accounting,
         "files": [f.to_dict() for f in h.files],
         "warnings": h.warnings,

@@ -19,6 +19,7 @@ from . import charts, stats
 from .errors import AgiiError
 from .params import REPO_ROOT, find_params, load_params
 from .results import LANGUAGE_BREAKDOWN, LANGUAGE_NAMES, SCALE_BREAK_CAVEAT, Results, compute, sort_for_overview
+from .themes import UNCODED
 
 SOURCE = "Bron: Agentschap Integratie en Inburgering, {title} {year}"
 
@@ -64,15 +65,23 @@ def _fixed(x, decimals: int) -> str:
     return ("-" if whole < 0 else "") + text
 
 
+def _absent(x) -> bool:
+    """None, NaN of any kind (pd.NA, numpy float32) or an infinite value: nothing to print."""
+    try:
+        return x is None or x is pd.NA or not math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return True
+
+
 def pct(x, decimals: int = 0) -> str:
     """95 % / 95,4 % from a value in percent."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
+    if _absent(x):
         return "–"
-    return _fixed(x, decimals).replace(".", ",") + " %"
+    return _fixed(x, decimals).replace(".", ",").replace("-", "−") + " %"
 
 
 def dec(x, decimals: int = 1) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
+    if _absent(x):
         return "–"
     return _fixed(x, decimals).replace(".", ",").replace("-", "−")
 
@@ -420,7 +429,7 @@ def _themes_hidden(res: Results) -> str | None:
 def themes_chart(res: Results):
     if _themes_hidden(res):
         return Markdown("")  # the text says why
-    t = res.themes[res.themes["theme"] != "ongecodeerd"] if len(res.themes) else res.themes
+    t = res.themes[res.themes["theme"] != UNCODED] if len(res.themes) else res.themes
     if t.empty:
         return Markdown("")  # the text says why
     return _png(charts.themes_chart(t, title=f"Verbeterpunten {res.year}", source=_source(res)))
@@ -440,18 +449,18 @@ def themes_text(res: Results) -> Markdown:
         return Markdown(f"Geen open antwoorden op de vraag '{res.improvement_question}'.")
     with_share = t[t["share"] > 0]
     answers = round(with_share["n"].iloc[0] / with_share["share"].iloc[0]) if len(with_share) else 0
-    coded = t[~t["theme"].isin(["ongecodeerd", NOTHING_THEME]) & (t["n"] > 0)]
+    coded = t[~t["theme"].isin([UNCODED, NOTHING_THEME]) & (t["n"] > 0)]
     lines = [f"Meest genoemde verbeterpunten (aandeel van de {num(answers)} antwoorden op de open vraag; een "
              "antwoord kan onder meer dan één thema vallen):"]
     lines += [f"{i}. {r['label']}: {pct(100 * r['share'])} ({num(r['n'])} antwoorden)"
               for i, (_, r) in enumerate(coded.head(3).iterrows(), 1)]
     if coded.empty:
-        lines = [f"Geen van de {num(answers)} antwoorden op de open vraag noemt een verbeterpunt uit het themaboek."]
+        lines = [f"Geen van de {num(answers)} antwoorden op de open vraag valt onder een van de thema's."]
     nothing = t[(t["theme"] == NOTHING_THEME) & (t["n"] > 0)]
     if len(nothing):
         lines.append(f"\n{num(nothing.iloc[0]['n'])} antwoorden ({pct(100 * nothing.iloc[0]['share'])}) zeggen dat "
                      "er niets te verbeteren is.")
-    unc = t[(t["theme"] == "ongecodeerd") & (t["n"] > 0)]
+    unc = t[(t["theme"] == UNCODED) & (t["n"] > 0)]
     if len(unc):
         lines.append(f"\n{num(unc.iloc[0]['n'])} antwoorden ({pct(100 * unc.iloc[0]['share'])}) vallen onder geen "
                      "enkel thema (ongecodeerd).")

@@ -31,9 +31,9 @@ from pathlib import Path
 from . import _fastimport  # noqa: F401  (before anything imports jsonschema)
 from . import kernels
 from .errors import AgiiError
-from .files import atomic_write_text, display_names
+from .files import atomic_write_text
 from .params import PARAMS_DIR, REPO_ROOT, check_placement, load_params
-from .prepare import CACHE_ENV, file_sha256, package_hash
+from .prepare import CACHE_ENV, file_sha256, hashes_by_name, input_hashes, package_hash
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 REPORTS_DIR = REPO_ROOT / "reports"
@@ -78,7 +78,7 @@ def fingerprint(params_file: Path, formats: tuple[str, ...]) -> dict:
     params = load_params(params_file)
     parts = {
         "params": file_sha256(params_file),
-        "inputs": _input_hashes(params),
+        "inputs": hashes_by_name(input_hashes(params)),
         "codebook": file_sha256(CODEBOOK_DIR / f"{params.survey}.yaml"),
         "common": file_sha256(CODEBOOK_DIR / "_common.yaml"),
         "themes": file_sha256(CODEBOOK_DIR / "_themes.yaml") if (CODEBOOK_DIR / "_themes.yaml").exists() else None,
@@ -89,15 +89,9 @@ def fingerprint(params_file: Path, formats: tuple[str, ...]) -> dict:
     prev = params_file.parent.parent / str(params.year - 1) / params_file.name
     if prev.exists():  # the change on last year depends on last year's data
         pp = load_params(prev)
-        parts["previous"] = {"params": file_sha256(prev), "inputs": _input_hashes(pp)}
+        parts["previous"] = {"params": file_sha256(prev), "inputs": hashes_by_name(input_hashes(pp))}
     parts["key"] = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:24]
     return parts
-
-
-def _input_hashes(params) -> dict[str, str]:
-    """Each input's hash under its display name (two Vorming.csv in other folders are two entries)."""
-    files = [i.file for i in params.inputs]
-    return {name: file_sha256(f) for name, f in zip(display_names(files), files)}
 
 
 _atomic_write = atomic_write_text
@@ -210,10 +204,15 @@ def _swap_in(staging: Path, final: Path) -> None:
 def _check_folder(folder: Path) -> None:
     """The output folder, or the first of its parents that exists, must be a folder: a
     file of that name would be swapped out of sight (or stop the build with an OS error)."""
+    if folder.is_symlink():  # the swap would replace the link by a folder and put the link aside
+        raise AgiiError(f"{_shown(folder)} is a link" + ("" if folder.exists() else " to nothing"),
+                        expected="a real folder (or none): agii run replaces the output folder as a whole; "
+                                 "point --reports-dir to where the link leads instead")
     for path in (folder, *folder.parents):
         if path.exists() or path.is_symlink():
             if not path.is_dir():
-                raise AgiiError(f"{_shown(path)} is a file, not a folder",
+                what = "a link to nothing" if path.is_symlink() and not path.exists() else "a file, not a folder"
+                raise AgiiError(f"{_shown(path)} is {what}",
                                 expected="move or rename that file: agii run writes the reports into a folder of "
                                          "that name")
             return

@@ -319,9 +319,10 @@ def test_complementary_disclosure_in_results_json(survey_copy):
         data["breakdowns"][i].update(suppressed=False, n=71, n_satisfaction=70, pct_satisfied=80.0)
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     findings = audit([survey_copy])
-    assert [(f.kind, f.where) for f in findings] == [("complementary-disclosure", f"$.breakdowns[{hidden[0]}]")], \
-        "\n".join(map(str, findings))
-    assert repr(question) in findings[0].detail
+    # the total gives the one hidden group away; and the groups now shown are hidden in the distribution
+    assert [(f.kind, f.where) for f in findings] == [("complementary-disclosure", f"$.breakdowns[{hidden[0]}]")] + [
+        ("complementary-disclosure", f"$.breakdowns[{i}]") for i in hidden[1:]], "\n".join(map(str, findings))
+    assert repr(question) in findings[0].detail and "hidden in the distribution" in findings[-1].detail
 
 
 def test_suppressed_row_that_still_shows_figures(survey_copy):

@@ -53,6 +53,15 @@ def test_percentages_round_half_up_as_the_published_figures(value, decimals, exp
     assert report.pct(value, decimals) == expected
 
 
+def test_nothing_to_print_is_a_dash():
+    import numpy as np
+    import pandas as pd
+
+    for x in (None, float("nan"), np.float32("nan"), pd.NA, float("inf")):
+        assert report.pct(x) == "–" and report.dec(x) == "–"
+    assert report.pct(-1.5) == "−2 %"
+
+
 def test_signed_decimals_round_half_away_from_zero():
     assert report.dec(-5.55) == "−5,6" and report.dec(7.45) == "7,5" and report.dec(-0.04) == "0,0"
 
@@ -64,16 +73,23 @@ def test_a_breakdown_not_asked_is_said_once():
 
 
 def test_themes_text_names_its_base_and_keeps_nothing_to_improve_apart():
+    from agii_analysis.prepare import prepare
+    from agii_analysis.params import load_params
+
     res = _res("vorming", 2022)
     text = report.themes_text(res).data
     t = res.themes.set_index("theme")
-    base = round(t["n"].iloc[0] / t["share"].iloc[0])
+    h = prepare(load_params(PARAMS_DIR / "2022" / "vorming.yaml"))
+    used = set(h.respondents.loc[h.respondents["status"] == "used", "respondent_id"])
+    r = h.responses
+    base = int((r["question"].eq(res.codebook.improvement) & r["text"].notna() & r["respondent_id"].isin(used)).sum())
+    assert base > 100
     assert f"aandeel van de {base} antwoorden op de open vraag" in text
     top = [l for l in text.splitlines() if l[:2] in ("1.", "2.", "3.")]
     assert len(top) == 3 and not any(t.loc["niets", "label"] in l for l in top), top
     assert f"{int(t.loc['niets', 'n'])} antwoorden" in text and "niets te verbeteren" in text
     assert "themaboek" not in text  # no instruction to the analyst in a published report
-    assert "ongecodeerd" not in text or not (t.loc["ongecodeerd", "n"] == 0)
+    assert t.loc["ongecodeerd", "n"] == 0 and "ongecodeerd" not in text  # nothing to say about none
 
 
 def test_response_by_collector_is_dutch_and_choice_bases_say_question():
@@ -101,3 +117,18 @@ def test_every_n_says_what_it_counts():
     assert table.endswith("<p>Deze vraag niet beantwoord: 9 respondenten.</p>")
     b = res.breakdowns[res.breakdowns["question"] == "vorm"]
     assert int(b["n"].sum()) + 9 == int(res.response.set_index("measure")["value"]["respondents"])
+
+
+def test_the_appendix_does_not_call_a_change_across_a_break_significant(tmp_path):
+    import openpyxl
+
+    from agii_analysis.appendix import write_appendix
+
+    res = _res("vorming", 2022)
+    write_appendix(res, tmp_path / "a.xlsx")
+    ws = openpyxl.load_workbook(tmp_path / "a.xlsx")["Kerncijfers"]
+    rows = [list(r) for r in ws.iter_rows(values_only=True)]
+    head = next(r for r in rows if "Indicator" in r)
+    row = next(r for r in rows if r[head.index("Indicator")] == "% (heel) tevreden")
+    col = next(i for i, h in enumerate(head) if h and str(h).startswith("Significant verschil"))
+    assert row[col] == "[b]" and row[head.index("Breuk in reeks")] == "[b]", row

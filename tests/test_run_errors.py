@@ -182,6 +182,26 @@ def test_a_file_where_an_output_folder_goes(tmp_path, where):
     assert sorted(p.name for p in blocker.parent.iterdir()) == [blocker.name]
 
 
+@pytest.mark.parametrize("target", ["folder", "nothing"])
+def test_a_link_where_the_survey_folder_goes(tmp_path, target):
+    """A survey folder that is a link would be replaced by a real folder, the link put
+    aside out of sight (.old-<survey>~pid): refused, the link left as it was."""
+    reports = tmp_path / "reports"
+    (reports / str(YEAR)).mkdir(parents=True)
+    elsewhere = tmp_path / "gedeelde_map"
+    if target == "folder":
+        elsewhere.mkdir()
+    link = reports / str(YEAR) / "vorming"
+    link.symlink_to(elsewhere, target_is_directory=True)
+    proc = _agii("run", "--params", REPO_ROOT / "params" / str(YEAR) / "vorming.yaml", "--reports-dir", reports,
+                 "--no-progress")
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr, proc.stderr
+    line = proc.stderr.splitlines()[0]
+    expect = f"{link} is a link" + (" to nothing" if target == "nothing" else "")
+    assert f"agii: error: vorming {YEAR}: {expect} (expected a real folder" in line, line
+    assert link.is_symlink() and sorted(p.name for p in link.parent.iterdir()) == ["vorming"]
+
+
 def test_params_and_cache_outside_the_repository(tmp_path):
     """Real data's parameter files and cache can live outside the repository: --params-dir
     and --cache-dir; nothing is written into the repository's data/processed/."""

@@ -65,9 +65,32 @@ def test_a_change_to_either_same_named_export_rebuilds(tmp_path):
         before = after
 
 
-def test_the_same_export_listed_twice_is_refused(tmp_path):
+@pytest.mark.parametrize("second", ["spelling", "link"])
+def test_the_same_export_listed_twice_is_refused(tmp_path, second):
     a = export_csv(tmp_path / "Vorming.csv", VORMING, [(rid(1), D, vorming_answers("Tevreden"))])
+    other = tmp_path / "." / "Vorming.csv"
+    if second == "link":
+        other = tmp_path / "kopie.csv"
+        other.symlink_to(a)
     with pytest.raises(AgiiError) as e:
-        load_params(_params(tmp_path, [a, tmp_path / "." / "Vorming.csv"]))
+        load_params(_params(tmp_path, [a, other]))
     msg = str(e.value)
     assert "inputs[1].file" in msg and "already inputs[0]" in msg, msg
+
+
+def test_provenance_and_cache_name_both_same_named_exports(tmp_path):
+    import json
+
+    from agii_analysis.prepare import prepare
+    from agii_analysis.results import compute
+
+    _folders(tmp_path, "jan", "feb")
+    rows = [(rid(i), D, vorming_answers("Tevreden")) for i in range(1, 13)]
+    a = export_csv(tmp_path / "jan" / "Vorming.csv", VORMING, rows[:6])
+    b = export_csv(tmp_path / "feb" / "Vorming.csv", VORMING, rows[6:])
+    params = load_params(_params(tmp_path, [a, b]))
+    prepare(params, root=tmp_path / "cache")
+    saved = json.loads((tmp_path / "cache" / "vorming_2022_accounting.json").read_text(encoding="utf-8"))
+    assert sorted(saved["inputs"]) == ["feb/Vorming.csv", "jan/Vorming.csv"]
+    res = compute(params, harmonised=prepare(params, root=tmp_path / "cache"))
+    assert [i["file"] for i in res.provenance["inputs"]] == ["jan/Vorming.csv", "feb/Vorming.csv"]
