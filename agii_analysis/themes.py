@@ -576,7 +576,7 @@ _NAME_PHRASES = [  # self-introductions, greetings and thanks (words separated b
     "my name is", "my name's", "my name’s", "i am", "i'm", "i’m", "thanks", "thanks to", "thank you", "thank you to",
     "дякую", "спасибо", "меня зовут", "мене звати",
 ]
-_CUE_SEP = r"(?:\s*+[:,(\-–'\"“‘«]\s*+|\s++|(?<=\.))"  # (?<=\.): juf.Sarah
+_CUE_SEP = r"(?:(?:\s*+[:,(\-–'\"“‘«]){1,2}+\s*+|\s++|(?<=\.))"  # juf: 'Sarah'; (?<=\.): juf.Sarah
 _CUE = "(?:" + "|".join(sorted(
     [re.escape(c) + (r"\.?" if c in _NAME_ABBREVIATIONS else "") for c in _NAME_CUES]
     + [re.escape(c) for c in _NAME_CUES_DOTTED]
@@ -656,14 +656,17 @@ def _name_end(words: str, base: int, theme_word) -> int | None:
         initial = len(word) == 1 and (tok.endswith(".") or later[:1].isupper())
         acronym = len(word) > 1 and word.isupper()
         surname = capital_particle and (folded in _NAME_CUES or theme_word(word))  # De Meester, Van Praet
+        head, _, rest = word.partition("-")
+        if rest[:1].isupper() and head.casefold() in _NAME_PARTICLES:  # al-Khatib, el-Amrani
+            word, folded, surname = rest, rest.casefold(), True
         is_name = (word[:1].isupper() and (len(word) > 1 or initial) and not acronym
                    and (surname or (folded not in _NOT_NAMES and not (len(word) > 1 and theme_word(word)))))
         if not is_name:
             if folded in _ALONE and word[:1].isupper() and not taken and not later[:1].isupper():
-                taken, end = 1, tok_end - (len(tok) - len(word))  # Bedankt Ben!, mevrouw Le
+                taken, end = 1, tok_end - (len(tok) - len(tok.rstrip(".")))  # Bedankt Ben!, mevrouw Le
             break
         taken, pending, capital_particle = taken + 1, 0, False
-        end = tok_end - (0 if len(word) == 1 else len(tok) - len(word))
+        end = tok_end - (0 if len(word) == 1 else len(tok) - len(tok.rstrip(".")))  # an initial keeps its dot
         if tok.endswith(".") and len(word) > 1:
             break
     return base + end if taken else None

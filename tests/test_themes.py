@@ -293,6 +293,8 @@ def test_ordinary_numbers_are_not_redacted(text):
         ("Naam: Ahmed Benali", "Naam: [naam]"),
         ("baliemedewerker Sarah hielp mij", "baliemedewerker [naam] hielp mij"),
         ("Ik ben Ahmed.Ik woon in Gent", "Ik ben [naam].Ik woon in Gent"),  # a new sentence without a space
+        ("juf: 'Sarah' was top", "juf: '[naam]' was top"),
+        ("meneer al-Khatib hielp", "meneer [naam] hielp"),
     ],
 )
 def test_names_after_a_cue_are_redacted(text, expected):
