@@ -190,7 +190,7 @@ def _notes(results: Results) -> list[Note]:
                     "schaal koos. 'Geen mening', 'niet van toepassing' en niet beantwoorde vragen tellen niet "
                     f"mee in de noemer. Antwoordschaal in {results.year}: {results.scale}."),
         Note("nps", "Net Promoter Score (NPS) = % promotors (score 9-10) min % criticasten (score 0-6), in "
-                    "punten van -100 tot 100. Passief (7-8) telt mee in de noemer."),
+                    "punten van -100 tot 100. Passieven (7-8) tellen mee in de noemer."),
         Note("ci", "95%-betrouwbaarheidsinterval: Wilson-interval voor een aandeel, normale benadering voor de "
                    "NPS. Voor de hele bevraging met een eindige-populatiecorrectie op het aantal aangeschreven "
                    "personen (als dat gekend is en groter dan het aantal antwoorden); voor groepen, perioden en thema's zonder (het aantal aangeschreven personen per groep "
@@ -214,7 +214,10 @@ def _notes(results: Results) -> list[Note]:
                        "aandelen tellen niet op tot 100%. Het aandeel deelt door alle antwoorden op de open vraag."),
         Note("[c]", f"Afgeschermd: een groep met minder dan {thr} respondenten, of een cijfer op minder dan {thr} "
                     "antwoorden, wordt niet getoond. Als precies één groep te klein is, wordt ook de kleinste "
-                    "andere groep afgeschermd, zodat het totaal de kleine groep niet verraadt."),
+                    "andere groep afgeschermd, zodat het totaal de kleine groep niet verraadt. Een keuze van een "
+                    "keuzevraag is een groep; het aantal antwoorden per schaalpunt, score of thema en het aantal "
+                    "dat een vraag niet beantwoordde, ook onder de drempel, niet: het zijn antwoorden van een "
+                    "groep die groot genoeg is, geen groep apart."),
         Note("[b]", "Breuk in de reeks: het verschil staat in zijn kolom, maar is niet rechtstreeks vergelijkbaar. "
                     + SCALE_BREAK_CAVEAT),
         Note("[x]", "Niet beschikbaar: bijvoorbeeld geen aantal aangeschreven voor die groep, geen antwoorden "

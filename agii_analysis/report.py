@@ -225,14 +225,25 @@ def response_table(res: Results) -> HTML:
     df["Respondenten"] = [("[c]" if s else num(v)) for v, s in zip(df["respondents"], df["suppressed"])]
     df["Responsgraad"] = [("–" if pd.isna(v) else pct(100 * v, 1)) for v in df["response_rate"]]
     df["Dimensie"] = df["dimension"].map({"language": "Taal vragenlijst", "collector": "Verzamelaar"})
-    return _table(df[["Dimensie", "group", "Respondenten", "Responsgraad"]].rename(columns={"group": "Groep"}))
+    columns = ["Dimensie", "group", "Respondenten", "Responsgraad"]
+    notes = []
+    if df["response_rate"].isna().all():
+        columns.remove("Responsgraad")
+        notes.append("Responsgraad per groep: niet beschikbaar, het aantal aangeschreven personen per groep is niet "
+                     "gekend (parameter <code>invited_by</code>).")
+    elif df["response_rate"].isna().any():
+        notes.append("–: geen aantal aangeschreven personen gekend voor die groep.")
+    if (df["dimension"] == "collector").any():
+        notes.append("Verzamelaar: het SurveyMonkey-verzamelkanaal (collector) waarlangs geantwoord werd, met zijn nummer.")
+    table = _table(df[columns].rename(columns={"group": "Groep"}))
+    return HTML(table.data + "".join(f"<p>{n}</p>" for n in notes))
 
 
 def satisfaction_chart(res: Results, question: str | None = None) -> Image:
-    q = question or "tevreden"
+    q = question or res.codebook.headline
     dist = res.distributions
-    n = res.figure("pct_satisfied")["n"] if q == "tevreden" else None
-    if q == "tevreden" and not _answered(res.figure("pct_satisfied")):
+    n = res.figure("pct_satisfied")["n"] if q == res.codebook.headline else None
+    if q == res.codebook.headline and not _answered(res.figure("pct_satisfied")):
         return Markdown("")  # the text says why
     return _png(charts.distribution_chart(dist, q, title=f"Algemene tevredenheid {res.year}", source=_source(res, n)))
 
@@ -272,8 +283,12 @@ def nps_section(res: Results):
         return Markdown(f"Net Promoter Score: {NO_NPS}.")
     t = res.nps.set_index("component")
     nps = res.figure("nps")["rounded"]
-    shown = stats.percent(t.loc["promoters", "share"]) - stats.percent(t.loc["detractors", "share"])
-    rounding = ("" if shown == nps else f" (berekend op de aantallen: de afgeronde percentages geven {signed(shown)})")
+    parts = {c: stats.percent(t.loc[c, "share"]) for c in ("promoters", "passives", "detractors")}
+    shown = parts["promoters"] - parts["detractors"]
+    notes = [] if shown == nps else [f"de NPS is berekend op de aantallen: de afgeronde percentages geven {signed(shown)}"]
+    if sum(parts.values()) != 100:
+        notes.append(f"de afgeronde percentages tellen op tot {sum(parts.values())} %")
+    rounding = f" (afronding: {'; '.join(notes)})" if notes else ""
     return Markdown(
         f"**{pct(100 * t.loc['promoters', 'share'])}** promotors (score 9–10), "
         f"**{pct(100 * t.loc['passives', 'share'])}** passieven (7–8) en **{pct(100 * t.loc['detractors', 'share'])}** "

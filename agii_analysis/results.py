@@ -593,7 +593,7 @@ def compute(params: Params | str | Path, harmonised: Harmonised | None = None) -
     if nps_est is not None:
         rows = []
         for comp, label, k in (("promoters", "Promotors (9-10)", nps_est.promoters),
-                               ("passives", "Passief (7-8)", nps_est.passives),
+                               ("passives", "Passieven (7-8)", nps_est.passives),
                                ("detractors", "Criticasten (0-6)", nps_est.detractors)):
             e = stats.proportion(k, nps_est.n, N)
             rows.append({"component": comp, "label": label, "count": k, "share": e.p, "lo": e.lo, "hi": e.hi})

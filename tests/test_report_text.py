@@ -34,9 +34,11 @@ def test_nps_sentence_says_when_the_rounded_shares_do_not_subtract_to_it():
     res = _res("na_aanbod_mo", 2021)
     text = report.nps_section(res).data
     assert "**78 %** promotors" in text and "**4 %** criticasten" in text
-    assert "= **+75** (berekend op de aantallen: de afgeronde percentages geven +74)." in text
-    plain = report.nps_section(_res("vorming", 2022)).data  # 40 - 27 = 13: nothing to explain
+    assert "= **+75** (afronding: de NPS is berekend op de aantallen: de afgeronde percentages geven +74)." in text
+    plain = report.nps_section(_res("vorming", 2022)).data  # 40 - 27 = 13 and 40 + 33 + 27 = 100
     assert plain.endswith("= **+13**.") and "afgeronde" not in plain
+    more = report.nps_section(_res("na_aanbod_mo", 2022)).data  # 78 + 17 + 6
+    assert more.endswith("= **+72** (afronding: de afgeronde percentages tellen op tot 101 %).")
 
 
 def test_scale_distribution_says_when_its_rounded_parts_do_not_add_up():
@@ -132,3 +134,9 @@ def test_the_appendix_does_not_call_a_change_across_a_break_significant(tmp_path
     row = next(r for r in rows if r[head.index("Indicator")] == "% (heel) tevreden")
     col = next(i for i, h in enumerate(head) if h and str(h).startswith("Significant verschil"))
     assert row[col] == "[b]" and row[head.index("Breuk in reeks")] == "[b]", row
+
+
+def test_response_by_group_says_why_it_has_no_response_rate():
+    table = report.response_table(_res("vorming", 2022)).data
+    assert "<th>Responsgraad</th>" not in table
+    assert "Responsgraad per groep: niet beschikbaar" in table and "Verzamelaar: het SurveyMonkey-verzamelkanaal" in table
