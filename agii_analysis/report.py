@@ -188,6 +188,12 @@ def summary(res: Results) -> Markdown:
     else:
         out.append("- Geen vergelijking met een vorig jaar beschikbaar (geen cijfer van vorig jaar in de gegevens, "
                    "of te weinig antwoorden vorig jaar).")
+    out += _subgroup_lines(res)
+    return Markdown("\n".join(out))
+
+
+def _subgroup_lines(res: Results) -> list[str]:
+    out = []
     for _, s in res.subgroups.iterrows():
         if s.get("suppressed"):
             out.append(f"- {s['label']}: niet getoond, te weinig respondenten [c].")
@@ -196,7 +202,13 @@ def summary(res: Results) -> Markdown:
         else:
             out.append(f"- {s['label']}: **{pct(s['rounded'])}** (interval {pct(s['lo'], 1)} – {pct(s['hi'], 1)}; "
                        f"n = {num(s['n'])} antwoorden op de schaal).")
-    return Markdown("\n".join(out))
+    return out
+
+
+def subgroups(res: Results) -> Markdown:
+    """The subgroups' % (heel) tevreden (codebook `subgroups`), as in the summary."""
+    lines = _subgroup_lines(res)
+    return Markdown("\n".join(lines) if lines else "Deze bevraging heeft geen deelgroepen (codeboek: `subgroups`).")
 
 
 def response(res: Results) -> Markdown:

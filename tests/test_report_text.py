@@ -140,3 +140,14 @@ def test_response_by_group_says_why_it_has_no_response_rate():
     table = report.response_table(_res("vorming", 2022)).data
     assert "<th>Responsgraad</th>" not in table
     assert "Responsgraad per groep: niet beschikbaar" in table and "Verzamelaar: het SurveyMonkey-verzamelkanaal" in table
+
+
+def test_the_digital_trainings_section_shows_their_figure_not_the_table_again():
+    import nbformat
+
+    nb = nbformat.read(report.REPO_ROOT / "notebooks" / "vorming.ipynb", as_version=4)
+    i = next(i for i, c in enumerate(nb.cells) if c.source.startswith("## Digitale vormingen"))
+    assert nb.cells[i + 1].source == "report.subgroups(res)"
+    text = report.subgroups(_res("vorming", 2022)).data
+    assert text == "- % (heel) tevreden: Digitale vormingen: **87 %** (interval 83,1 % – 90,3 %; n = 334 antwoorden op de schaal)."
+    assert "geen deelgroepen" in report.subgroups(_res("na_test_mo", 2022)).data
