@@ -193,9 +193,9 @@ def _notes(results: Results) -> list[Note]:
                     "punten van -100 tot 100. Passieven (7-8) tellen mee in de noemer."),
         Note("ci", "95%-betrouwbaarheidsinterval: Wilson-interval voor een aandeel, normale benadering voor de "
                    "NPS. Voor de hele bevraging met een eindige-populatiecorrectie op het aantal aangeschreven "
-                   "personen (als dat gekend is en groter dan het aantal antwoorden); voor groepen, perioden en thema's zonder (het aantal aangeschreven personen per groep "
-                   "is niet gekend), dus iets ruimer. Het "
-                   "interval geeft de onzekerheid doordat niet iedereen antwoordde, in de veronderstelling dat "
+                   "personen (als dat gekend is en groter dan het aantal antwoorden); voor groepen, perioden en "
+                   "thema's zonder (het aantal aangeschreven personen per groep is niet gekend), dus iets ruimer. "
+                   "Het interval geeft de onzekerheid doordat niet iedereen antwoordde, in de veronderstelling dat "
                    "wie antwoordde niet systematisch verschilt van wie niet antwoordde."),
         Note("rounding", "Afgeronde cijfers zijn hele getallen, helften weg van nul afgerond (94,5 wordt 95). "
                          "Het afgeronde verschil is het verschil tussen de twee afgeronde cijfers, zoals in de "
@@ -478,8 +478,9 @@ def _improvement(r: Results) -> str:
 def _themes(r: Results) -> Table:
     df = r.themes
     count = "n" if "n" in df.columns else "count"  # theme_table says n, the empty fallback count
-    df = _suppress(df, [count, "share", "lo", "hi"])
+    df = _suppress(df, [count, "base", "share", "lo", "hi"])
     cols = [Column("label", "Thema"), Column(count, "Aantal antwoorden", "count"),
+            Column("base", "Antwoorden op de open vraag (noemer)", "count"),
             Column("share", "Aandeel van de antwoorden", "pct1"), *_ci(kind="pct1", decimals=None),
             Column("theme", "Code thema")]
     return Table("Verbeterpunten", "tabel_verbeterpunten", f"Verbeterpunten {r.year}",

@@ -21,23 +21,23 @@ and reports a `Finding` for
    word (so "Roos" or "Hoop" alone are not flagged, "Roos Peeters" is);
 2. anything that looks like personal data, with the redaction patterns of
    `themes.redact` (e-mail addresses, Belgian and international phone numbers,
-   national register numbers, bank account numbers with a valid IBAN check, a name after a form of address, role, introduction
-   or thanks: "juf Sarah"), plus IPv4 addresses. Numbers inside other tokens
-   (hashes, ids) and the decimals of a number (0.0034382865) are not matches; a
-   national register number must have a valid check number. Numeric cells (XLSX,
-   JSON) are numbers, not text, and are not pattern-checked;
+   national register numbers, bank account numbers with a valid IBAN check, a name
+   after a form of address, role, introduction or thanks: "juf Sarah"), plus IPv4
+   addresses. Numbers inside other tokens (hashes, ids) and the decimals of a number
+   (0.0034382865) are not matches; a national register number must have a valid check
+   number. Numeric cells (XLSX, JSON) are numbers, not text, and are not
+   pattern-checked;
 3. small groups: in every `*_resultaten.json`, a breakdown, trend, response-by-group
    or subgroup row with `n`/`respondents` below the threshold that is not suppressed
    (and a key figure, aspect, group NPS, question's answers, NPS table or theme table
-   on fewer answers than the threshold; an option of a choice question chosen by fewer),
-   a hidden month that its shown quarter reveals
-   (or a hidden quarter its shown months add up to),
-   a suppressed row that still shows its figures, and the complementary-disclosure
-   rule (exactly one group suppressed in a breakdown while others are shown: the total
-   minus the shown groups reveals it), and a group hidden in a breakdown but counted in
-   its question's distribution (or the other way round); in the Excel appendices, a table whose group
-   count column ("Respondenten", "Aantal antwoorden (noemer)") shows a number below
-   the threshold.
+   on fewer answers than the threshold; an option of a choice question chosen by
+   fewer), a hidden month that its shown quarter reveals (or a hidden quarter its
+   shown months add up to), a suppressed row that still shows its figures, the
+   complementary-disclosure rule (exactly one group suppressed in a breakdown while
+   others are shown: the total minus the shown groups reveals it), and a group hidden
+   in a breakdown but counted in its question's distribution (or the other way
+   round); in the Excel appendices, a table whose group count column ("Respondenten",
+   "Aantal antwoorden (noemer)") shows a number below the threshold.
 
 The threshold is the larger of `threshold` and the one the results file declares.
 A file that cannot be read is itself a finding (it cannot be vouched for).

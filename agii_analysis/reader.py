@@ -440,8 +440,8 @@ def _open_workbook(raw: bytes, where: _Where, is_zip: bool) -> python_calamine.C
 def _choose_sheet(wb: python_calamine.CalamineWorkbook, sheet: str | int | None,
                   where: _Where, warnings: list[str]) -> str:
     """The sheet to read: the asked one, the only visible one, or the only visible one
-    that starts with a respondent id header (then the other visible sheets holding
-    anything are named in a warning: respondents pasted there would be left out)."""
+    that starts with a respondent id header (then other visible sheets whose rows start
+    with a respondent id are named in a warning: respondents pasted there are left out)."""
     names = list(wb.sheet_names)
     if sheet is not None:
         if isinstance(sheet, int) and not isinstance(sheet, bool):

@@ -246,7 +246,8 @@ def response_table(res: Results) -> HTML:
     elif df["response_rate"].isna().any():
         notes.append("–: geen aantal aangeschreven personen gekend voor die groep.")
     if (df["dimension"] == "collector").any():
-        notes.append("Verzamelaar: het SurveyMonkey-verzamelkanaal (collector) waarlangs geantwoord werd, met zijn nummer.")
+        notes.append("Verzamelaar: het SurveyMonkey-verzamelkanaal (collector) waarlangs geantwoord werd, "
+                     "met zijn nummer.")
     table = _table(df[columns].rename(columns={"group": "Groep"}))
     return HTML(table.data + "".join(f"<p>{n}</p>" for n in notes))
 
@@ -260,22 +261,31 @@ def satisfaction_chart(res: Results, question: str | None = None) -> Image:
     return _png(charts.distribution_chart(dist, q, title=f"Algemene tevredenheid {res.year}", source=_source(res, n)))
 
 
+def _rounding_note(shares, mismatch: str | None = None) -> str:
+    """' (afronding: …)' when the rounded shares shown do not add up to 100 %, or when a
+    figure beside them (`mismatch`) does not follow from them; else nothing."""
+    notes = []
+    total = sum(stats.percent(s) for s in shares)
+    if len(shares) and total != 100:
+        notes.append(f"de afgeronde percentages tellen op tot {total} %")
+    if mismatch:
+        notes.append(mismatch)
+    return f" (afronding: {'; '.join(notes)})" if notes else ""
+
+
 def satisfaction_text(res: Results) -> Markdown:
     d = res.distributions
     rows = d[(d["question"] == res.codebook.headline) & (d["item"] == "")]
     scale = rows[rows["kind"] == "scale"]
     parts = [f"{r['label']}: {pct(100 * r['share'])}" for _, r in scale.iterrows()]
-    shown = [stats.percent(v) for v in scale["share"] if not pd.isna(v)]
-    top2 = sum(stats.percent(r["share"]) for _, r in scale.iterrows()
-               if not pd.isna(r["share"]) and int(r["code"]) in res.codebook.scale(res.year).top2)
+    shown = scale.dropna(subset=["share"])
+    top2 = sum(stats.percent(r["share"]) for _, r in shown.iterrows()
+               if int(r["code"]) in res.codebook.scale(res.year).top2)
     figure = res.figure("pct_satisfied")
-    notes = []
-    if shown and sum(shown) != 100:
-        notes.append(f"de afgeronde percentages tellen op tot {sum(shown)} %")
-    if shown and figure is not None and _answered(figure) and not pd.isna(figure["rounded"]) \
-            and top2 != int(figure["rounded"]):
-        notes.append(f"tevreden + heel tevreden geeft afgerond {top2} %, op de aantallen {pct(figure['rounded'])}")
-    rounding = f" (afronding: {'; '.join(notes)})" if notes else ""
+    off = (len(shown) and figure is not None and _answered(figure) and not pd.isna(figure["rounded"])
+           and top2 != int(figure["rounded"]))
+    rounding = _rounding_note(shown["share"], f"tevreden + heel tevreden geeft afgerond {top2} %, op de aantallen "
+                                              f"{pct(figure['rounded'])}" if off else None)
     other = rows[rows["kind"].isin(["no_opinion", "missing"])]
     extra = "; ".join(f"{r['label'].lower()}: {num(r['count'])}" for _, r in other.iterrows())
     if res.suppressed("pct_satisfied"):
@@ -295,12 +305,10 @@ def nps_section(res: Results):
         return Markdown(f"Net Promoter Score: {NO_NPS}.")
     t = res.nps.set_index("component")
     nps = res.figure("nps")["rounded"]
-    parts = {c: stats.percent(t.loc[c, "share"]) for c in ("promoters", "passives", "detractors")}
-    shown = parts["promoters"] - parts["detractors"]
-    notes = [] if shown == nps else [f"de NPS is berekend op de aantallen: de afgeronde percentages geven {signed(shown)}"]
-    if sum(parts.values()) != 100:
-        notes.append(f"de afgeronde percentages tellen op tot {sum(parts.values())} %")
-    rounding = f" (afronding: {'; '.join(notes)})" if notes else ""
+    shown = stats.percent(t.loc["promoters", "share"]) - stats.percent(t.loc["detractors", "share"])
+    rounding = _rounding_note(t.loc[["promoters", "passives", "detractors"], "share"],
+                              None if shown == nps else
+                              f"de NPS is berekend op de aantallen: de afgeronde percentages geven {signed(shown)}")
     return Markdown(
         f"**{pct(100 * t.loc['promoters', 'share'])}** promotors (score 9–10), "
         f"**{pct(100 * t.loc['passives', 'share'])}** passieven (7–8) en **{pct(100 * t.loc['detractors', 'share'])}** "
@@ -474,8 +482,7 @@ def themes_text(res: Results) -> Markdown:
         if res.improvement_question is None:
             return Markdown(NO_IMPROVEMENT)
         return Markdown(f"Geen open antwoorden op de vraag '{res.improvement_question}'.")
-    with_share = t[t["share"] > 0]
-    answers = round(with_share["n"].iloc[0] / with_share["share"].iloc[0]) if len(with_share) else 0
+    answers = t["base"].iloc[0]
     coded = t[~t["theme"].isin([UNCODED, NOTHING_THEME]) & (t["n"] > 0)]
     lines = [f"Meest genoemde verbeterpunten (aandeel van de {num(answers)} antwoorden op de open vraag; een "
              "antwoord kan onder meer dan één thema vallen):"]
@@ -561,7 +568,8 @@ def overview_notes(results: list[Results]) -> Markdown:
     text = ("NPS = % promotors (9–10) − % criticasten (0–6). % (heel) tevreden = (tevreden + heel tevreden) / "
             "alle antwoorden op de schaal; 'geen mening' en niet beantwoord tellen niet mee. "
             "nvt: niet van toepassing (geen aanbevelingsvraag, of een eerste meting zonder vorig jaar); "
-            "–: niet beschikbaar (geen cijfer van vorig jaar in de gegevens); [c]: niet getoond, te weinig antwoorden.")
+            "–: niet beschikbaar (geen cijfer van vorig jaar in de gegevens); "
+            "[c]: niet getoond, te weinig antwoorden.")
     if breaks:
         text += f"\n\n[b] Breuk in de reeks ({', '.join(breaks)}): {SCALE_BREAK_CAVEAT}"
     if any(r.provenance.get("demo") for r in results):

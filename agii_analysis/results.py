@@ -21,12 +21,12 @@ import pandas as pd
 from . import __version__, stats
 from .codebook import NO_OPINION, NOT_APPLICABLE, Codebook, load_codebook
 from .errors import AgiiError
-from .files import atomic_write_text, display_names
+from .files import atomic_write_text
 from .harmonise import Harmonised
 from .params import Params, load_params, params_path
-from .prepare import file_sha256, prepare
+from .prepare import hashes_by_name, input_hashes, prepare
 
-SCHEMA = "agii-results/2"  # 2: figures on too few answers are flagged `suppressed` (1 did not)
+SCHEMA = "agii-results/3"  # 2: figures on too few answers are flagged `suppressed`; 3: themes carry their `base`
 LANGUAGE_BREAKDOWN = "taal_vragenlijst"  # the breakdown by the questionnaire's language (not a question)
 LANGUAGE_NAMES = {"nl": "Nederlands", "en": "Engels", "fr": "Frans", "ar": "Arabisch", "uk": "Oekraïens"}
 REASON_LABELS = {
@@ -626,8 +626,7 @@ def compute(params: Params | str | Path, harmonised: Harmonised | None = None) -
     themes, quotes = _themes(h, params, codebook, threshold)
 
     provenance = {
-        "inputs": [{"file": name, "sha256": file_sha256(i.file)}
-                   for name, i in zip(display_names([i.file for i in params.inputs]), params.inputs)],
+        "inputs": [{"file": name, "sha256": sha} for name, sha in hashes_by_name(input_hashes(params)).items()],
         "params": params.to_dict(),
         "codebook": codebook.path.name,
         "versions": _versions(),
@@ -708,9 +707,10 @@ def _unmatched_invited_by(params: Params, used: pd.DataFrame) -> list[str]:
 def _distributions(h: Harmonised, codebook: Codebook, year: int, n_used: int, threshold: int) -> pd.DataFrame:
     """Counts and shares per answer of every closed question (and matrix item); the
     answers of a question (item) with fewer answers than the threshold are not shown,
-    only how many did not answer it. The options of a choice question are groups (a
-    breakdown shows them): one chosen by fewer than the threshold is not shown either,
-    nor, for a single choice, the complementary one that would reveal it."""
+    only how many did not answer it. The options of a choice question are groups: one
+    chosen by fewer than the threshold is not shown either, nor, for a single choice,
+    the complementary one that would reveal it; a breakdown question's options are
+    hidden later, as its breakdown hides them (_hide_as_breakdowns)."""
     rows = []
     r = h.responses
     for q in codebook.questions_in(year):
@@ -782,8 +782,8 @@ def _hide_as_breakdowns(distributions: pd.DataFrame, breakdowns: pd.DataFrame) -
 
 def _hide_small_groups(rows: list[dict], threshold: int, complement: bool = True) -> list[dict]:
     """The rows of a choice question's options with their groups' suppression applied."""
-    counts = pd.Series([np.nan if row["suppressed"] else row["count"] for row in rows], dtype=float)
-    hidden = suppress(counts.fillna(0), threshold, complement=complement)
+    counts = pd.Series([0 if row["suppressed"] else row["count"] for row in rows], dtype=float)
+    hidden = suppress(counts, threshold, complement=complement)
     for row, hide in zip(rows, hidden):
         if hide and not row["suppressed"]:
             row.update(suppressed=True, count=np.nan, share=np.nan)
@@ -871,12 +871,12 @@ def _trend(h, head, npsc, codebook, year, threshold):
 
 
 def _themes(h, params: Params, codebook: Codebook, threshold: int):
-    from .themes import code_answers, load_themes, select_quotes, theme_table
+    from .themes import THEME_COLUMNS, code_answers, load_themes, select_quotes, theme_table
 
     r = h.responses
     answers = r[(r["question"] == codebook.improvement) & r["text"].notna()] if codebook.improvement else r.iloc[:0]
     if answers.empty:
-        return pd.DataFrame(columns=["theme", "label", "n", "share", "lo", "hi"]), pd.DataFrame(columns=["theme", "quote"])
+        return pd.DataFrame(columns=THEME_COLUMNS), pd.DataFrame(columns=["theme", "quote"])
     book = load_themes()
     texts = answers["text"].astype(str).reset_index(drop=True)
     langs = answers["language"].astype(str).reset_index(drop=True)
@@ -886,7 +886,7 @@ def _themes(h, params: Params, codebook: Codebook, threshold: int):
     hidden = _small(len(texts), threshold)  # fewer open answers than the threshold
     table["suppressed"] = hidden
     if hidden:  # nor quotes: they come from that small group
-        table[["n", "share", "lo", "hi"]] = np.nan
+        table[["n", "base", "share", "lo", "hi"]] = np.nan
         place = {t: i for i, t in enumerate(coded.columns)}  # the theme file's order, "ongecodeerd" last:
         table = table.sort_values("theme", key=lambda t: t.map(place).fillna(len(place)), kind="stable")
         return table.reset_index(drop=True), quotes  # the order by count would tell which themes came up

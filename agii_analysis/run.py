@@ -202,8 +202,9 @@ def _swap_in(staging: Path, final: Path) -> None:
 
 
 def _check_folder(folder: Path) -> None:
-    """The output folder, or the first of its parents that exists, must be a folder: a
-    file of that name would be swapped out of sight (or stop the build with an OS error)."""
+    """The output folder, or the first of its parents that exists, must be a real folder:
+    a file or a link of that name would be swapped out of sight (or stop the build with
+    an OS error)."""
     if folder.is_symlink():  # the swap would replace the link by a folder and put the link aside
         raise AgiiError(f"{_shown(folder)} is a link" + ("" if folder.exists() else " to nothing"),
                         expected="a real folder (or none): agii run replaces the output folder as a whole; "

@@ -417,6 +417,9 @@ def uncoded(coded: pd.DataFrame) -> pd.Series:
     return ~coded.any(axis=1)
 
 
+THEME_COLUMNS = ["theme", "label", "n", "base", "share", "lo", "hi"]  # base: every answer to the open question
+
+
 def theme_table(
     coded: pd.DataFrame,
     n_answers: int | None = None,
@@ -446,10 +449,10 @@ def theme_table(
     rows.append((UNCODED, UNCODED_LABEL, stats.proportion(n_answers - n_coded, n_answers, N, conf)))
     return pd.DataFrame(
         [
-            {"theme": tid, "label": label, "n": prop.k, "share": prop.p, "lo": prop.lo, "hi": prop.hi}
+            {"theme": tid, "label": label, "n": prop.k, "base": prop.n, "share": prop.p, "lo": prop.lo, "hi": prop.hi}
             for tid, label, prop in rows
         ],
-        columns=["theme", "label", "n", "share", "lo", "hi"],
+        columns=THEME_COLUMNS,
     )
 
 
@@ -481,14 +484,12 @@ _PHONE_NAT = re.compile(
 # Bank account numbers (IBAN: BE68 5390 0754 7034): a country's code and length, groups
 # of four (space, dash or dot between them, or none), and a valid check (mod 97), so a
 # reference or a word of the same shape is left alone.
-_IBAN_LENGTHS = {
-    "AD": 24, "AL": 28, "AT": 20, "BA": 20, "BE": 16, "BG": 22, "CH": 21, "CY": 28, "CZ": 24, "DE": 22,
-    "DK": 18, "DZ": 26, "EE": 20, "ES": 24, "FI": 18, "FR": 27, "GB": 22, "GE": 22, "GR": 27, "HR": 21,  # not-a-published-figure: IBAN lengths
-    "HU": 28, "IE": 22, "IQ": 23, "IS": 26, "IT": 27, "JO": 30, "LB": 28, "LT": 20, "LU": 20, "LV": 21,  # not-a-published-figure: IBAN lengths
-    "MA": 28, "MC": 27, "MD": 24, "ME": 22, "MK": 19, "MT": 31, "NL": 18, "NO": 15, "PL": 28, "PS": 29,  # not-a-published-figure: IBAN lengths
-    "PT": 25, "RO": 24, "RS": 22, "SA": 24, "SE": 24, "SI": 19, "SK": 24, "SY": 31, "TN": 24, "TR": 26,
-    "UA": 29, "XK": 20,
-}
+_IBAN_LENGTHS = {country: length for length, countries in {
+    15: "NO", 16: "BE", 18: "DK FI NL", 19: "MK SI", 20: "AT BA EE LT LU XK", 21: "CH HR LV",
+    22: "BG DE GB GE IE ME RS", 23: "IQ", 24: "AD CZ ES MD RO SA SE SK TN", 25: "PT", 26: "DZ IS TR",
+    27: "FR GR IT MC",  # not-a-published-figure: the length of those countries' IBANs
+    28: "AL CY HU LB MA PL", 29: "PS UA", 30: "JO", 31: "MT SY",
+}.items() for country in countries.split()}
 _IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}[0-9]{2}(?:[ .\-]?[A-Za-z0-9]){11,30}", re.ASCII)
 _TRAILING = ".,;:!?"
 
