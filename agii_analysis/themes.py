@@ -673,11 +673,22 @@ def _name_end(words: str, base: int, theme_word) -> int | None:
     return base + end if taken else None
 
 
+def _lazy_theme_words():
+    """_theme_words, looked up at its first use: the theme file is read (and its patterns
+    compiled) only when a capitalised word after a cue could be a name."""
+    test = []
+
+    def theme_word(word: str) -> bool:
+        if not test:
+            test.append(_theme_words())
+        return test[0](word)
+    return theme_word
+
+
 def name_spans(text: str):
     """(start, end) of each name found after a cue (or after "en" following a name), in order."""
-    pos, theme_word = 0, None
+    pos, theme_word = 0, _lazy_theme_words()
     while (m := _NAME_CUE.search(text, pos)) is not None:
-        theme_word = theme_word or _theme_words()  # read once per answer, and only when a cue is found
         end = _name_end(m.group(1), m.start(1), theme_word)
         if end is None:
             pos = m.start(1)  # a cue may sit among the words taken: look again from there
