@@ -56,3 +56,11 @@ def display_names(paths: list[str | os.PathLike]) -> list[str]:
             depth += 1
         names.append(Path(*own[-depth:]).as_posix())
     return names
+
+
+def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """The same file, also through a link or another spelling of its path."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # not there (yet): compare the paths
+        return os.path.abspath(a) == os.path.abspath(b)

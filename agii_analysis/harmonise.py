@@ -29,8 +29,8 @@ import pyarrow.compute as pc
 
 from .codebook import Codebook, Question, normalise_text
 from .errors import AgiiError
-from .files import display_names
-from .reader import RawExport, _str_series
+from .files import display_names, same_file
+from .reader import RawExport, _str_series, unread_sheets_warning
 
 EXCLUSION_REASONS = ("duplicate", "outside_period", "no_date", "no_answer")
 _STATUSES = ("used", *EXCLUSION_REASONS)
@@ -482,6 +482,7 @@ def harmonise(
     labels = display_names([e.path for e, _ in exports])  # same-named files told apart by their folders
     exports = [(e if e.name == label else dataclasses.replace(e, label=label), spec)
                for (e, spec), label in zip(exports, labels)]
+    exports = [(_sheets_read_elsewhere(e, [x for x, _ in exports]), spec) for e, spec in exports]
     files, resp_parts, unknown, warnings = [], [], [], []
     label_names, label_table = _label_table(codebook, year)
     long = _Long({qid: i for i, qid in enumerate(codebook.questions)}, {}, label_table)
@@ -640,6 +641,20 @@ def harmonise(
     respondents = respondents[["respondent_id", "source", "row", "collector_id", "language", "start", "end", "complete", "status"]]
     return Harmonised(codebook.survey, year, responses, respondents.reset_index(drop=True), files,
                       [u for u, _ in unknown], warnings)
+
+
+def _sheets_read_elsewhere(export: RawExport, exports: list[RawExport]) -> RawExport:
+    """A sheet the reader named as holding unread respondents is not unread when another
+    input of the survey-year reads it (one workbook, each sheet an input)."""
+    if not export.unread_sheets:
+        return export
+    read = {e.sheet for e in exports if e is not export and same_file(e.path, export.path)}
+    left = tuple(s for s in export.unread_sheets if s not in read)
+    if left == export.unread_sheets:
+        return export
+    said = unread_sheets_warning(export.unread_sheets, export.sheet)
+    warnings = [w for w in export.warnings if w != said] + ([unread_sheets_warning(left, export.sheet)] if left else [])
+    return dataclasses.replace(export, warnings=warnings, unread_sheets=left)
 
 
 def _numeric_hint(unknown: list[UnknownLabel], numeric_files: set[str]) -> str:

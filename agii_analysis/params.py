@@ -7,7 +7,6 @@ report options. Validated on load; every message names the file and the key.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import yaml
 
 from .codebook import available_surveys, load_codebook
 from .errors import AgiiError
+from .files import same_file
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PARAMS_DIR = REPO_ROOT / "params"
@@ -156,14 +156,6 @@ def _int(path, key, value, minimum=0):
     return value
 
 
-def _same_file(a: Path, b: Path) -> bool:
-    """The same export, also through a link or another spelling of its path."""
-    try:
-        return os.path.samefile(a, b)
-    except OSError:  # not there (yet): compare the paths
-        return os.path.abspath(a) == os.path.abspath(b)
-
-
 def load_params(path: str | Path, check_files: bool = True) -> Params:
     """Load and validate one parameter file. Relative input paths are relative to the repository root."""
     path = Path(path)
@@ -238,7 +230,7 @@ def _load_params(path: Path, check_files: bool) -> Params:
                   f"one of {', '.join(codebook.languages)} (codebook {codebook.path.name})")
         # a sheet is named (YAML reads a sheet called 2023 as a number): never a position
         sheet = _text(path, f"{key}.sheet", entry.get("sheet"))
-        twin = next((k for k, other in enumerate(inputs) if other.sheet == sheet and _same_file(other.file, file)),
+        twin = next((k for k, other in enumerate(inputs) if other.sheet == sheet and same_file(other.file, file)),
                     None)
         if twin is not None:  # its respondents would all be dropped as duplicates of themselves
             _fail(path, f"{key}.file", f"{_rel(file)} is already inputs[{twin}]", "each export once")

@@ -71,6 +71,7 @@ class RawExport:
     dropped: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     label: str | None = None  # its name in messages when another input has the same base name
+    unread_sheets: tuple[str, ...] = ()  # other visible sheets with respondent rows, when a sheet was named
 
     @property
     def name(self) -> str:
@@ -456,12 +457,7 @@ def _choose_sheet(wb: python_calamine.CalamineWorkbook, sheet: str | int | None,
                and m.typ == python_calamine.SheetTypeEnum.WorkSheet]
 
     def starts_right(name: str) -> bool:
-        first = wb.get_sheet_by_name(name).to_python(skip_empty_area=False, nrows=1)
-        return bool(first and first[0] and _meta_role(_clean_header(first[0][0])) == "respondent_id")
-
-    def holds_ids(name: str) -> bool:  # respondent rows pasted on a sheet of their own
-        rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False, nrows=20)
-        return any(row and _RESPONDENT_ID_CELL.fullmatch(_text(row[0]) or "") for row in rows)
+        return _starts_with_id_header(wb, name)
 
     if len(visible) == 1:
         if len(names) > 1 and not starts_right(visible[0]):
@@ -477,7 +473,7 @@ def _choose_sheet(wb: python_calamine.CalamineWorkbook, sheet: str | int | None,
         raise where.error("has no visible worksheet", expected="a sheet with the responses")
     candidates = [name for name in visible if starts_right(name)]
     if len(candidates) == 1:
-        others = [name for name in visible if name != candidates[0] and holds_ids(name)]
+        others = [name for name in visible if name != candidates[0] and _holds_ids(wb, name)]
         if others:
             warnings.append(f"sheet(s) {', '.join(map(repr, others))} hold rows that start with a respondent id "
                             f"but were not read: only {candidates[0]!r} starts with {_RESPONDENT_HEADERS}; "
@@ -489,6 +485,36 @@ def _choose_sheet(wb: python_calamine.CalamineWorkbook, sheet: str | int | None,
         f"them start with {_RESPONDENT_HEADERS} in A1",
         expected="one responses sheet, or choose one with --sheet (agii validate/inspect), sheet: in the params file or sheet= in read_export",
     )
+
+
+def _starts_with_id_header(wb: python_calamine.CalamineWorkbook, name: str) -> bool:
+    first = wb.get_sheet_by_name(name).to_python(skip_empty_area=False, nrows=1)
+    return bool(first and first[0] and _meta_role(_clean_header(first[0][0])) == "respondent_id")
+
+
+def _holds_ids(wb: python_calamine.CalamineWorkbook, name: str) -> bool:
+    """Respondent rows on that sheet (with or without the header rows): a copy of the
+    export, or respondents pasted on a sheet of their own."""
+    rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False, nrows=20)
+    return any(row and _RESPONDENT_ID_CELL.fullmatch(_text(row[0]) or "") for row in rows)
+
+
+def _other_id_sheets(raw: bytes, chosen: str, where: _Where, is_zip: bool) -> list[str]:
+    """The sheet was named (params `sheet:`, --sheet): the other visible sheets holding
+    respondent rows, whose respondents are not read."""
+    if is_zip and len(_sheet_names(raw)) < 2:
+        return []
+    wb = _open_workbook(raw, where, is_zip)
+    return [m.name for m in wb.sheets_metadata
+            if m.name != chosen and m.visible == python_calamine.SheetVisibleEnum.Visible
+            and m.typ == python_calamine.SheetTypeEnum.WorkSheet
+            and (_starts_with_id_header(wb, m.name) or _holds_ids(wb, m.name))]
+
+
+def unread_sheets_warning(sheets: list[str] | tuple[str, ...], chosen: str) -> str:
+    return (f"sheet(s) {', '.join(map(repr, sheets))} also hold rows that start with a respondent id but were not "
+            f"read: only the sheet asked for, {chosen!r}, was; if they are respondents of this survey-year, list "
+            "that sheet as an input of its own")
 
 
 def _read_xlsx(raw: bytes, sheet: str | int | None, where: _Where,
@@ -1063,17 +1089,20 @@ def _read(path: Path, sheet: str | int | None, where: _Where) -> RawExport:
             warnings.append(f"{path.name} is named .csv but is a workbook: read as XLSX")
         grid, sheet_name = _read_xlsx(raw, sheet, where, is_zip, warnings)
         encoding = None
+        unread = _other_id_sheets(raw, sheet_name, where, is_zip) if sheet is not None else []
+        if unread:
+            warnings.append(unread_sheets_warning(unread, sheet_name))
     else:
         if sheet is not None:
             raise where.error(f"is a CSV file, which has no sheets (asked for sheet {sheet!r})")
         if suffix in (".xlsx", ".xlsm", ".xls"):
             warnings.append(f"{path.name} is named {suffix} but holds CSV text: read as CSV")
         grid, encoding = _read_csv(raw, where)
-        sheet_name = None
+        sheet_name, unread = None, []
     del raw
     meta, cells, columns, dropped = _build(grid, where, warnings)
     return RawExport(path=path, sheet=sheet_name, encoding=encoding, meta=meta, cells=cells,
-                     columns=columns, dropped=dropped, warnings=warnings)
+                     columns=columns, dropped=dropped, warnings=warnings, unread_sheets=tuple(unread))
 
 
 def read_exports(paths: str | Path | Iterable[str | Path]) -> list[RawExport]:

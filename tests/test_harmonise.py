@@ -216,3 +216,37 @@ def test_unknown_label_counting_keeps_labels_numpy_would_merge():
              np.array(["Online\x00", "Hybride", "Online\x00", "Online"], dtype=object), "one of …")
     assert [(u.label, u.count, u.first_row) for u, _ in unknown] == [
         ("Online\x00", 2, 3), ("Hybride", 1, 4), ("Online", 1, 6)]
+
+
+def test_sheets_of_one_workbook_listed_as_inputs_are_not_called_unread(tmp_path):
+    """One workbook, a sheet per collector, each sheet an input: the reader's warning that
+    the other sheet was not read holds only while no other input reads it."""
+    import csv
+
+    import openpyxl
+
+    def grid(first: int, answer: str) -> list[list[str]]:
+        f = export_csv(tmp_path / f"{first}.csv", VORMING, [(rid(first), D, vorming_answers(answer)),
+                                                            (rid(first + 1), D, vorming_answers(answer))])
+        return list(csv.reader(f.read_text(encoding="utf-8").splitlines()))
+
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for name, rows in (("Online", grid(1, "Tevreden")), ("Fysiek", grid(11, "Neutraal")),
+                       ("Extra", grid(21, "Ontevreden"))):
+        ws = wb.create_sheet(name)
+        for row in rows:
+            ws.append([v if v != "" else None for v in row])
+    path = tmp_path / "vorming.xlsx"
+    wb.save(path)
+    cb = load_codebook("vorming")
+    both = harmonise([(read_export(path, sheet=s), InputFile(path, s)) for s in ("Online", "Fysiek")], cb, 2022)
+    assert both.accounting["used"] == 4
+    unread = [w for w in both.warnings if "not read" in w]
+    assert [w.split(" also hold")[0] for w in unread] == ["vorming.xlsx: sheet(s) 'Extra'"] * 2, unread
+    assert [f.warnings for f in both.files] == [[w.split(": ", 1)[1]] for w in unread]
+    one = harmonise([(read_export(path, sheet="Online"), InputFile(path, "Online"))], cb, 2022)
+    assert [w for w in one.warnings if "not read" in w] == [
+        "vorming.xlsx: sheet(s) 'Fysiek', 'Extra' also hold rows that start with a respondent id but were not "
+        "read: only the sheet asked for, 'Online', was; if they are respondents of this survey-year, list that "
+        "sheet as an input of its own"]

@@ -500,6 +500,25 @@ def test_respondents_pasted_on_another_visible_sheet_are_named(tmp_path):
     assert len(raw.warnings) == 1 and "'Nalevering'" in raw.warnings[0] and "not read" in raw.warnings[0]
 
 
+def test_a_named_sheet_names_the_other_sheets_holding_respondents(tmp_path):
+    """With `sheet:` in the params the choice is the researcher's, but respondents on
+    another visible sheet are still not read: say so (hidden sheets and notes are no reason)."""
+    rows = export_rows([("Vraag", ["Response"])], [meta(1) + ["Ja"]])
+    path = write_xlsx(tmp_path / "s.xlsx", sheets={
+        "2023": (rows, "visible"),
+        "2022": (rows + [meta(2) + ["Nee"]], "visible"),
+        "Notities": ([["Verstuurd op 3 maart"], ["Herinnering", 1]], "visible"),
+        "Oud": (rows, "hidden"),
+    })
+    raw = read_export(path, sheet="2023")
+    assert raw.sheet == "2023" and len(raw.meta) == 1 and raw.unread_sheets == ("2022",)
+    assert len(raw.warnings) == 1, raw.warnings
+    assert "'2022'" in raw.warnings[0] and "'2023'" in raw.warnings[0] and "not read" in raw.warnings[0]
+    assert read_export(path, sheet="2022").unread_sheets == ("2023",)
+    alone = write_xlsx(tmp_path / "one.xlsx", sheets={"Data": (rows, "visible"), "Notities": ([["x"]], "visible")})
+    assert read_export(alone, sheet="Data").warnings == [] and read_export(alone, sheet="Data").unread_sheets == ()
+
+
 def test_single_visible_sheet_used_even_with_hidden_data_sheet(tmp_path):
     rows = export_rows([("Vraag", ["Response"])], [meta(1) + ["Ja"]])
     path = write_xlsx(tmp_path / "s.xlsx", sheets={"Verborgen": (rows, "hidden"), "Responses": (rows, "visible")})
