@@ -479,7 +479,8 @@ def harmonise(
         raise AgiiError(f"no exports to harmonise for {codebook.survey} {year}",
                         expected="one or more SurveyMonkey exports of the survey-year")
     period = period or (dt.date(year, 1, 1), dt.date(year, 12, 31))
-    labels = display_names([e.path for e, _ in exports])  # same-named files told apart by their folders
+    labels = [label + (f" ({e.sheet})" if _other_sheet_read(e, exports) else "")  # one workbook, a sheet per input
+              for label, (e, _) in zip(display_names([e.path for e, _ in exports]), exports)]  # same-named files: by folder
     exports = [(e if e.name == label else dataclasses.replace(e, label=label), spec)
                for (e, spec), label in zip(exports, labels)]
     exports = [(_sheets_read_elsewhere(e, [x for x, _ in exports]), spec) for e, spec in exports]
@@ -641,6 +642,11 @@ def harmonise(
     respondents = respondents[["respondent_id", "source", "row", "collector_id", "language", "start", "end", "complete", "status"]]
     return Harmonised(codebook.survey, year, responses, respondents.reset_index(drop=True), files,
                       [u for u, _ in unknown], warnings)
+
+
+def _other_sheet_read(export: RawExport, exports: list[tuple[RawExport, object]]) -> bool:
+    return export.sheet is not None and any(
+        e.sheet != export.sheet and same_file(e.path, export.path) for e, _ in exports)
 
 
 def _sheets_read_elsewhere(export: RawExport, exports: list[RawExport]) -> RawExport:

@@ -243,10 +243,19 @@ def test_sheets_of_one_workbook_listed_as_inputs_are_not_called_unread(tmp_path)
     both = harmonise([(read_export(path, sheet=s), InputFile(path, s)) for s in ("Online", "Fysiek")], cb, 2022)
     assert both.accounting["used"] == 4
     unread = [w for w in both.warnings if "not read" in w]
-    assert [w.split(" also hold")[0] for w in unread] == ["vorming.xlsx: sheet(s) 'Extra'"] * 2, unread
-    assert [f.warnings for f in both.files] == [[w.split(": ", 1)[1]] for w in unread]
+    assert [w.split(" also hold")[0] for w in unread] == [
+        "vorming.xlsx (Online): sheet(s) 'Extra'", "vorming.xlsx (Fysiek): sheet(s) 'Extra'"], unread
+    assert [f.file for f in both.files] == ["vorming.xlsx (Online)", "vorming.xlsx (Fysiek)"]  # told apart
+    assert both.respondents.groupby("source").size().to_dict() == {"vorming.xlsx (Fysiek)": 2, "vorming.xlsx (Online)": 2}
+    assert [f.warnings for f in both.files] == [[w.split("): ", 1)[1]] for w in unread]
     one = harmonise([(read_export(path, sheet="Online"), InputFile(path, "Online"))], cb, 2022)
     assert [w for w in one.warnings if "not read" in w] == [
         "vorming.xlsx: sheet(s) 'Fysiek', 'Extra' also hold rows that start with a respondent id but were not "
         "read: only the sheet asked for, 'Online', was; if they are respondents of this survey-year, list that "
         "sheet as an input of its own"]
+    with pytest.raises(AgiiError) as e:  # an error in the second sheet names that sheet
+        bad = [openpyxl.load_workbook(path)]
+        bad[0]["Fysiek"]["M4"] = "Superblij"
+        bad[0].save(path)
+        harmonise([(read_export(path, sheet=s), InputFile(path, s)) for s in ("Online", "Fysiek")], cb, 2022)
+    assert "vorming.xlsx (Fysiek), sheet 'Fysiek', column M" in str(e.value) and "row 4" in str(e.value), str(e.value)
