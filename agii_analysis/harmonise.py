@@ -116,6 +116,13 @@ class _Target:
     kind: str  # label | option | text | nps
 
 
+def is_other_column(sub: str) -> bool:
+    """A row-2 label "Other (please specify)" (or its Dutch wording): the text typed in
+    beside a choice question, kept as its free text (item "other")."""
+    sub = normalise_text(sub)
+    return sub in _OTHER_SUBS or sub.startswith(("other (", "anders (", "andere ("))
+
+
 def _question_index(codebook: Codebook, year: int) -> dict[str, tuple[str, str]]:
     index = {}
     for q in codebook.questions_in(year):
@@ -191,10 +198,8 @@ def _match_columns(export: RawExport, codebook: Codebook, year: int):
             option_by_label = {str(s): s for s in range(codebook.nps_bands["min"], codebook.nps_bands["max"] + 1)}
         for col in cols:
             sub = normalise_text(col.sub)
-            if sub in _OTHER_SUBS or sub.startswith(("other (", "anders (", "andere (")):
-                targets[col.key] = _Target(q, "other", "text")
-            elif q.type == "open":
-                targets[col.key] = _Target(q, "", "text")
+            if q.type == "open":
+                targets[col.key] = _Target(q, "other" if is_other_column(col.sub) else "", "text")
             elif sub in _RESPONSE_SUBS:
                 targets[col.key] = _Target(q, "", "nps" if q.type == "nps" else "label")
             elif q.type == "matrix" and sub in item_by_label:
@@ -204,6 +209,8 @@ def _match_columns(export: RawExport, codebook: Codebook, year: int):
             elif q.type in ("single", "scale", "nps") and sub in option_by_label:
                 # expanded layout: one column per option, the cell holds the label
                 targets[col.key] = _Target(q, f"={option_by_label[sub]}", "option")
+            elif is_other_column(col.sub):  # after the options: an option may be called "Andere"
+                targets[col.key] = _Target(q, "other", "text")
             else:
                 targets[col.key] = _Target(q, "comment", "text")
                 comments.append(col.key)

@@ -15,6 +15,7 @@ import pandas as pd
 import yaml
 
 from .codebook import load_common, normalise_text
+from .harmonise import is_other_column
 from .reader import RawExport
 
 _OPEN = {"open-ended response", "open antwoord"}
@@ -39,12 +40,20 @@ def _distinct(series_list) -> list[str]:
     return list(seen)
 
 
+def _own_label(cells: pd.Series, sub: str) -> bool:
+    """Every filled cell holds the column's own row-2 label (an option's column)."""
+    return bool(cells.dropna().map(normalise_text).eq(normalise_text(sub)).all())
+
+
 def detect_questions(export: RawExport) -> list[DetectedQuestion]:
     groups: dict[str, list] = {}
     for col in export.columns:
         groups.setdefault(col.question, []).append(col)
     out = []
     for text, cols in groups.items():
+        # an "Other (please specify)" column is the question's free text (harmonise reads it
+        # so): the question's type and options come from its other columns
+        cols = [c for c in cols if not (is_other_column(c.sub) and not _own_label(export.answers[c.key], c.sub))] or cols
         series = [export.answers[c.key] for c in cols]
         answered = int(pd.concat(series, axis=1).notna().any(axis=1).sum())
         subs = [normalise_text(c.sub) for c in cols]
@@ -62,9 +71,7 @@ def detect_questions(export: RawExport) -> list[DetectedQuestion]:
             items = []
         else:
             # one column per label: multi-select / expanded single (cell == sub label) or matrix
-            own_label = all(
-                s.dropna().map(normalise_text).eq(normalise_text(c.sub)).all() for s, c in zip(series, cols)
-            )
+            own_label = all(_own_label(s, c.sub) for s, c in zip(series, cols))
             if own_label:
                 per_row = pd.concat(series, axis=1).notna().sum(axis=1)
                 qtype = "multi" if (per_row > 1).any() else "single"

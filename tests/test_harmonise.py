@@ -259,3 +259,20 @@ def test_sheets_of_one_workbook_listed_as_inputs_are_not_called_unread(tmp_path)
         bad[0].save(path)
         harmonise([(read_export(path, sheet=s), InputFile(path, s)) for s in ("Online", "Fysiek")], cb, 2022)
     assert "vorming.xlsx (Fysiek), sheet 'Fysiek', column M" in str(e.value) and "row 4" in str(e.value), str(e.value)
+
+
+def test_an_option_called_andere_in_the_expanded_layout_is_that_option(tmp_path):
+    """vorming's thema has an option "Andere": in the expanded layout its column's row-2
+    label is "Andere", which is also a wording of "Other (please specify)". It was read as
+    the free text "Andere", and the respondent counted as not answering thema."""
+    cols = [("Welke vorming volgde u?", "Vreemdelingenrecht"), ("", "Andere"), ("", "Other (please specify)"),
+            ("Hoe tevreden bent u in het algemeen over de vorming?", "Response")]
+    f = export_csv(tmp_path / "expanded.csv", cols, [
+        (rid(1), D, ["", "Andere", "", "Tevreden"]),
+        (rid(2), D, ["Vreemdelingenrecht", "", "", "Tevreden"]),
+        (rid(3), D, ["", "", "Taalbeleid", "Neutraal"]),
+    ])
+    h = _h([f])
+    thema = h.responses[h.responses["question"] == "thema"]
+    assert thema[["respondent_id", "item", "code", "text"]].astype(object).where(thema.notna(), None).values.tolist() == [
+        [rid(1), "", 6.0, None], [rid(2), "", 2.0, None], [rid(3), "other", None, "Taalbeleid"]]
