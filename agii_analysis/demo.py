@@ -42,10 +42,10 @@ import yaml
 
 from .codebook import Codebook, Question, load_codebook
 from .errors import AgiiError
-from .params import REPO_ROOT
+from .params import DEMO_EXPORTS, REPO_ROOT
 from .prepare import file_sha256, package_hash
 
-DEMO_ROOT = REPO_ROOT / "data" / "raw" / "demo"
+DEMO_ROOT = DEMO_EXPORTS
 SPEC_PATH = REPO_ROOT / "demo" / "spec.yaml"
 NA = -1  # "not answered" in the coded table
 

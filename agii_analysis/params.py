@@ -17,6 +17,7 @@ from .errors import AgiiError
 from .files import same_file
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+DEMO_EXPORTS = REPO_ROOT / "data" / "raw" / "demo"  # where `agii demo` writes the invented exports
 PARAMS_DIR = REPO_ROOT / "params"
 
 _KEYS = {
@@ -218,7 +219,10 @@ def _load_params(path: Path, check_files: bool) -> Params:
         if not file.is_absolute():
             file = REPO_ROOT / file
         if check_files and not file.exists():
-            _fail(path, f"{key}.file", f"export not found: {_rel(file)}", "an existing XLSX or CSV export")
+            beside = path.parent / entry["file"]
+            hint = (f"; {_rel(beside)} is there: a relative path is read from the repository folder, not the "
+                    "params file's" if not Path(entry["file"]).is_absolute() and beside.is_file() else "")
+            _fail(path, f"{key}.file", f"export not found: {_rel(file)}{hint}", "an existing XLSX or CSV export")
         if check_files and file.is_dir():
             _fail(path, f"{key}.file", f"{_rel(file)} is a folder", "an XLSX or CSV export file")
         values = entry.get("values", "text")
@@ -293,6 +297,11 @@ def _load_params(path: Path, check_files: bool) -> Params:
     unknown_labels = data.get("unknown_labels", "error")
     if unknown_labels not in ("error", "missing"):
         _fail(path, "unknown_labels", f"{unknown_labels!r}", "error or missing")
+    demo = _bool(path, "demo", data.get("demo", False))
+    invented = next((k for k, i in enumerate(inputs) if is_demo_export(i.file)), None)
+    if not demo and invented is not None:  # invented answers would be reported as real ones
+        _fail(path, f"inputs[{invented}].file", f"{_rel(inputs[invented].file)} is a demo export (invented answers), "
+              "and the params file does not say demo: true", "demo: true, or a real export")
     return Params(
         survey=survey,
         year=year,
@@ -308,9 +317,18 @@ def _load_params(path: Path, check_files: bool) -> Params:
         max_quotes=_int(path, "max_quotes", data.get("max_quotes", 5), 0),
         unknown_labels=unknown_labels,
         contact=_text(path, "contact", data.get("contact")) or Params.contact,
-        demo=_bool(path, "demo", data.get("demo", False)),
+        demo=demo,
         note=_text(path, "note", data.get("note")) or "",
     )
+
+
+def is_demo_export(path: str | Path) -> bool:
+    """An export `agii demo` wrote (under data/raw/demo/): invented answers."""
+    try:
+        Path(path).resolve().relative_to(DEMO_EXPORTS.resolve())
+    except ValueError:
+        return False
+    return True
 
 
 def check_placement(path: str | Path, params: Params) -> None:

@@ -23,7 +23,7 @@ from .codebook import NO_OPINION, NOT_APPLICABLE, Codebook, load_codebook
 from .errors import AgiiError
 from .files import atomic_write_text
 from .harmonise import Harmonised
-from .params import Params, load_params, params_path
+from .params import REPO_ROOT, Params, is_demo_export, load_params, params_path
 from .prepare import hashes_by_name, input_hashes, prepare
 
 SCHEMA = "agii-results/3"  # 2: figures on too few answers are flagged `suppressed`; 3: themes carry their `base`
@@ -280,16 +280,26 @@ class _Previous:
     threshold: int = 0  # raw figures only: the larger of last year's and this year's threshold
 
 
-def _previous(params: Params, codebook: Codebook) -> _Previous | None:
+def _previous_params(params: Params) -> Params | None:
+    """Last year's params file beside this one (params/<year-1>/<survey>.yaml), if any."""
     prev_path = params_path(params.survey, params.year - 1, params.path.parent.parent)
-    pp = load_params(prev_path) if prev_path.exists() else None
-    h = prepare(pp) if pp is not None else None
+    return load_params(prev_path) if prev_path.exists() else None
+
+
+def _mixes_demo(params: Params, pp: Params | None) -> bool:
+    """Real answers are never compared with invented (demo) ones, nor the other way round."""
+    return pp is not None and pp.demo != params.demo
+
+
+def _previous(params: Params, codebook: Codebook) -> _Previous | None:
+    pp = _previous_params(params)
+    h = prepare(pp) if pp is not None and not _mixes_demo(params, pp) else None
     if h is not None and len(h.used) >= pp.suppression_threshold:  # a year too small for a report: not here either
         head = wide(h, codebook.headline)
         sat = satisfaction(head, codebook, pp.year, _fpc_N(pp.invited, len(h.used)))
         nps = nps_of(wide(h, codebook.nps), codebook, _fpc_N(pp.invited, len(h.used))) if codebook.nps else None
         return _Previous(pp.year, sat, nps, None, None, codebook.scale_name(pp.year),
-                         f"berekend uit de ruwe gegevens van {pp.year} ({prev_path.name})",
+                         f"berekend uit de ruwe gegevens van {pp.year} ({pp.path.name})",
                          max(pp.suppression_threshold, params.suppression_threshold))
     if params.previous is not None:
         p = params.previous
@@ -694,7 +704,25 @@ def _setup_warnings(params: Params, codebook: Codebook, prev: "_Previous | None"
     if params.previous is not None and prev is not None and prev.sat is not None:
         out.append(f"previous (published {params.previous.year} figures) is not used: {prev.year}'s raw data is "
                    "there, and it is compared with instead")
+    pp = _previous_params(params)
+    if _mixes_demo(params, pp):
+        kinds = ("demo data (invented answers)", "real data")
+        first, second = kinds if pp.demo else kinds[::-1]
+        out.append(f"{pp.year}'s params file ({_rel(pp.path)}) holds {first} and this year's {second}: no change on "
+                   f"last year is computed from it" + ("" if params.previous is not None else
+                                                        "; give last year's published figures as previous: in "
+                                                        f"{params.path.name}"))
+    if params.demo and params.inputs and not any(is_demo_export(i.file) for i in params.inputs):
+        out.append(f"{params.path.name} says demo: true, but no input is a demo export under data/raw/demo/: the "
+                   "report calls its answers invented; remove demo: true for real data")
     return out
+
+
+def _rel(path: Path) -> str:
+    try:
+        return Path(path).resolve().relative_to(REPO_ROOT).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def _unmatched_invited_by(params: Params, used: pd.DataFrame) -> list[str]:

@@ -35,6 +35,7 @@ import contextlib
 import csv
 import io
 import os
+import shutil
 import subprocess
 import time
 import traceback
@@ -44,6 +45,7 @@ from typing import Callable
 
 import openpyxl
 import pytest
+
 import yaml
 
 from agii_analysis import cli
@@ -907,6 +909,42 @@ def _(tmp_path):
     data = _good_params(tmp_path, inputs=[{"file": str(tmp_path / "weg.xlsx")}])
     return _params_case(tmp_path, data, err=("inputs[0].file: export not found", "weg.xlsx",
                                              "expected an existing XLSX or CSV export"))
+
+
+@case("params-export-beside-the-params-file")
+def _(tmp_path):
+    """A bare file name is read from the repository folder; the message says where the
+    file of that name is, and why it was not taken."""
+    data = _good_params(tmp_path, inputs=[{"file": "vorming_2030_hier.csv"}])
+    path = params_file(tmp_path, data)
+    shutil.copy(export_2030(tmp_path), path.parent / "vorming_2030_hier.csv")
+    err = ("inputs[0].file: export not found: vorming_2030_hier.csv",
+           f"{path.parent / 'vorming_2030_hier.csv'} is there: a relative path is read from the repository folder")
+
+    def check():
+        with pytest.raises(AgiiError) as info:
+            load_params(path)
+        assert all(s in str(info.value) for s in err), str(info.value)
+    return Expect(run_params(path, tmp_path), path.name, err=err, check=check)
+
+
+@case("params-demo-export-as-real-data")
+def _(tmp_path):
+    """A demo export (invented answers) in a params file without demo: true would be
+    reported as real answers."""
+    data = _good_params(tmp_path, year=2022, inputs=[{"file": "data/raw/demo/2022/vorming_2022_b.csv"}])
+    path = params_file(tmp_path, data, year=2022)
+
+    def check():
+        with pytest.raises(AgiiError) as info:
+            load_params(path)
+        assert "inputs[0].file: data/raw/demo/2022/vorming_2022_b.csv is a demo export" in str(info.value)
+        data["demo"] = True
+        path.write_text(yaml.safe_dump(data), encoding="utf-8")
+        assert load_params(path).demo
+    return Expect(run_params(path, tmp_path), path.name,
+                  err=("is a demo export (invented answers), and the params file does not say demo: true",
+                       "expected demo: true, or a real export"), check=check)
 
 
 @case("params-unknown-key")

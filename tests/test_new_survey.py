@@ -83,6 +83,31 @@ def test_draft_codebook_of_an_export_loads_and_names_its_key_questions(codebooks
     assert h.accounting["used"] > 100
 
 
+def test_draft_codebook_reads_an_other_column_as_the_questions_free_text(codebooks, tmp_path):
+    """A single choice with an "Other (please specify)" column is a single choice (its
+    typed texts are no options, it is no matrix), and reads without unknown answers; a
+    multi-select option that is just called "Andere" stays an option."""
+    cols = [("Hoe tevreden bent u?", "Response"), ("Waar woont u?", "Response"), ("", "Other (please specify)"),
+            ("Welke talen spreekt u?", "Nederlands"), ("", "Frans"), ("", "Andere")]
+    rows = [(rid(i), "03/15/2023 10:00:00 AM",
+             [SAT5_NL[i % 5], "" if i % 4 == 0 else ("Antwerpen", "Gent")[i % 2], f"Dorp {i}" if i % 4 == 0 else "",
+              "Nederlands", "Frans" if i % 3 == 0 else "", "Andere" if i % 5 == 0 else ""]) for i in range(40)]
+    export = export_csv(tmp_path / "woon.csv", cols, rows)
+    assert _draft(export, codebooks / "woon.yaml") == 0
+    book = load_codebook("woon")
+    where = book.questions["waar_woont_u"]
+    assert where.type == "single" and [o.label("nl") for o in where.options] == ["Gent", "Antwerpen"]
+    talen = book.questions["welke_talen_spreekt"]
+    assert talen.type == "multi" and [o.label("nl") for o in talen.options] == ["Nederlands", "Frans", "Andere"]
+    h = harmonise([(read_export(export), None)], book, 2023)
+    assert h.unknown_labels == [] and h.files[0].comment_columns == []
+    r = h.responses
+    other = r[(r["question"] == "waar_woont_u") & (r["item"] == "other")]
+    assert sorted(other["text"]) == sorted(f"Dorp {i}" for i in range(0, 40, 4))
+    talen_rows = r[r["question"] == "welke_talen_spreekt"]
+    assert talen_rows["item"].astype(str).value_counts().to_dict() == {"1": 40, "2": 14, "3": 8}  # Andere: code 3
+
+
 def test_draft_codebook_of_an_english_export_has_both_languages(codebooks, tmp_path):
     """An English edition: its labels match the English scale, so the draft lists
     languages nl and en and keeps the texts under both (nl to be translated)."""
@@ -212,7 +237,7 @@ def test_published_figures_of_last_year_unused_beside_its_raw_data_are_named(tmp
     params.write_text(yaml.safe_dump({
         "survey": "vorming", "year": 2023, "inputs": [{"file": "data/raw/demo/2023/vorming_2023_numeriek.csv",
                                                        "values": "numeric"}],
-        "invited": 2250, "previous": {"year": 2022, "pct_satisfied": 81, "source": "Jaarverslag 2022"}}),
+        "invited": 2250, "previous": {"year": 2022, "pct_satisfied": 81, "source": "Jaarverslag 2022"}, "demo": True}),
         encoding="utf-8")
     raw = _Previous(2022, object(), None, None, None, "SAT5", "berekend uit de ruwe gegevens van 2022 (vorming.yaml)")
     published = _Previous(2022, None, None, 81, None, "SAT5", "gepubliceerd cijfer: Jaarverslag 2022")
@@ -221,3 +246,38 @@ def test_published_figures_of_last_year_unused_beside_its_raw_data_are_named(tmp
         "previous (published 2022 figures) is not used: 2022's raw data is there, and it is "
         "compared with instead"]
     assert _setup_warnings(load_params(params), book, published) == []
+
+
+def test_real_data_is_never_compared_with_last_years_demo_data(tmp_path):
+    """A real year whose params folder still holds the demo's file of last year (the
+    README's copy-last-year step) got a change on last year computed from invented
+    answers, without a word."""
+    from agii_analysis.params import REPO_ROOT, load_params
+    from agii_analysis.results import _previous, _setup_warnings
+
+    folder = tmp_path / "params"
+    (folder / "2022").mkdir(parents=True)
+    (folder / "2023").mkdir()
+    shutil.copy(REPO_ROOT / "params" / "2022" / "vorming.yaml", folder / "2022" / "vorming.yaml")  # demo: true
+    real = tmp_path / "vorming_2023.csv"
+    shutil.copy(REPO_ROOT / "data" / "raw" / "demo" / "2023" / "vorming_2023_numeriek.csv", real)
+    data = {"survey": "vorming", "year": 2023, "inputs": [{"file": str(real), "values": "numeric"}], "invited": 2250}
+    path = folder / "2023" / "vorming.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    book = load_codebook("vorming")
+    params = load_params(path)
+    assert _previous(params, book) is None
+    assert [w for w in _setup_warnings(params, book, None) if "demo" in w] == [
+        f"2022's params file ({folder / '2022' / 'vorming.yaml'}) holds demo data (invented answers) and this year's "
+        "real data: no change on last year is computed from it; give last year's published figures as previous: in "
+        "vorming.yaml"]
+    data["previous"] = {"year": 2022, "pct_satisfied": 81, "source": "Jaarverslag 2022"}
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    params = load_params(path)
+    prev = _previous(params, book)
+    assert prev.sat is None and prev.pct_published == 81 and prev.source == "gepubliceerd cijfer: Jaarverslag 2022"
+    # and the other way round: demo: true beside real exports only is named
+    data.update(demo=True)
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    warned = _setup_warnings(load_params(path), book, None)
+    assert any(w.startswith("vorming.yaml says demo: true, but no input is a demo export") for w in warned), warned
