@@ -993,9 +993,10 @@ def _build_year_in_parallel(year: int, year_dir: Path, tasks: list, manifest: di
 
 
 def run(by_year: dict[int, list[Path]], formats: tuple[str, ...], jobs: int = 1, force: bool = False,
-        reports_dir: Path | None = None, progress: bool = True, overview: bool = True,
+        reports_dir: Path | None = None, progress: bool = True, overview: bool | str = True,
         echo=print, warn=None) -> list[Outcome]:
-    """Build the selected survey-years and each year's overview; return what happened."""
+    """Build the selected survey-years and each year's overview; return what happened.
+    `overview="existing"`: only a year that has one already (kept in step with its surveys)."""
     from tqdm import tqdm
 
     warn = warn or (lambda line: print(line, file=sys.stderr))
@@ -1012,6 +1013,7 @@ def run(by_year: dict[int, list[Path]], formats: tuple[str, ...], jobs: int = 1,
             bar = tqdm(total=len(tasks), desc=f"{year}", unit="rapport", disable=not progress, file=sys.stderr)
             year_out = []
             manifest = load_manifest(year_dir)
+            want_overview = overview is True or (overview == "existing" and bool(manifest.get("overview")))
 
             def commit(o: Outcome) -> None:
                 """A built survey goes into the manifest at once (not after the whole year)."""
@@ -1034,7 +1036,7 @@ def run(by_year: dict[int, list[Path]], formats: tuple[str, ...], jobs: int = 1,
                         tasks.remove(t)
             if jobs > 1 and len(tasks) > 1:  # one survey: here, on this process's warm kernel
                 speculative = _build_year_in_parallel(year, year_dir, tasks, manifest, pools, commit,
-                                                      overview, reports_dir, formats)
+                                                      want_overview, reports_dir, formats)
             else:
                 for t in tasks:
                     bar.set_postfix_str(Path(t[0]).stem)
@@ -1062,7 +1064,7 @@ def run(by_year: dict[int, list[Path]], formats: tuple[str, ...], jobs: int = 1,
                 year_dir.mkdir(parents=True, exist_ok=True)
                 manifest.update({"year": year, "schema": "agii-manifest/1"})
                 _save_manifest(year_dir, manifest)
-            if overview and manifest["surveys"]:
+            if want_overview and manifest["surveys"]:
                 changed, ov_force = any(o.status == "built" for o in year_out), force
                 early = speculative is not None and speculative.status == "built"
                 if early:  # built from the results now in place: skipped below while its key holds
@@ -1101,7 +1103,7 @@ def run_cli(args) -> int:
     try:
         outcomes = run(by_year, formats, jobs=max(1, args.jobs), force=args.force,
                        reports_dir=args.reports_dir, progress=not args.no_progress and sys.stderr.isatty(),
-                       overview=not bool(args.params))
+                       overview="existing" if args.params else True)  # one file: an overview only kept up to date
     except Terminated:
         print("agii: terminated (SIGTERM); the survey in progress was left as it was", file=sys.stderr)
         return 143

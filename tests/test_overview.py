@@ -120,3 +120,22 @@ def test_run_prints_input_warnings(tmp_path):
     run({2021: [(PARAMS_DIR / "2021" / "vorming.yaml").resolve()]}, ("xlsx",), reports_dir=tmp_path, progress=False,
         overview=False, echo=lambda *_: None, warn=lines.append)
     assert len(lines) == 1 and lines[0].startswith("agii: warning: vorming 2021: vorming_2021.csv: 527 respondent id(s)")
+
+
+def test_a_run_of_one_params_file_keeps_the_years_overview_in_step(tmp_path, capsys):
+    """`agii run --params` left the year's overview as it was: after a changed params
+    file (invited 2300 -> 3000) the survey's report and the overview disagreed. It now
+    rebuilds an overview the year already has, and still makes none of its own."""
+    from agii_analysis import cli
+    from agii_analysis.params import PARAMS_DIR
+
+    params = str(PARAMS_DIR / "2021" / "vorming.yaml")
+    fresh, kept = tmp_path / "fresh", tmp_path / "kept"
+    common = ["--formats", "xlsx", "--no-progress"]
+    assert cli.main(["run", "--params", params, "--reports-dir", str(fresh), *common]) == 0
+    assert not list((fresh / "2021").glob("overzicht_2021.*"))
+    assert cli.main(["run", "--year", "2021", "--survey", "vorming", "--reports-dir", str(kept), *common]) == 0
+    assert json.loads((kept / "2021" / "manifest.json").read_text(encoding="utf-8"))["overview"]
+    capsys.readouterr()
+    assert cli.main(["run", "--params", params, "--reports-dir", str(kept), "--force", *common]) == 0
+    assert "2021 overzicht: built" in capsys.readouterr().out
