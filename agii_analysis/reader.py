@@ -255,6 +255,31 @@ def _record_of_line(body: bytes, sep: str, line: int) -> int:
     return line
 
 
+_C1 = re.compile(rb"\xc2[\x80-\x9f]")  # U+0080-U+009F in UTF-8
+
+
+def _control_characters(raw: bytes) -> list[str]:
+    """A UTF-8 file holding C1 control characters (never typed): cp1252 (Windows) text whose
+    bytes happen to be valid UTF-8 ("Â‘" is C2 91, U+0091 in UTF-8), or quotes broken by a
+    double conversion. Read as UTF-8, as documented, with a warning naming the first."""
+    if b"\xc2" not in raw:
+        return []
+    hit = _C1.search(raw)
+    if hit is None:
+        return []
+    body = raw[len(codecs.BOM_UTF8):] if raw.startswith(codecs.BOM_UTF8) else raw
+    start = hit.start() - (len(raw) - len(body))
+    head = body[: 1 << 16].decode("latin-1")
+    sep_hint = _SEP_LINE.match(head)
+    line = body.count(b"\n", 0, start) + 1
+    row = _record_of_line(body, sep_hint.group(1) if sep_hint else _detect_separator(head), line) - (1 if sep_hint else 0)
+    count = len(_C1.findall(raw))
+    return [f"row {row} holds a control character (U+{raw[hit.start() + 1]:04X}; {count} in the file), which nobody "
+            "types: read as UTF-8, but the file may be cp1252 (Windows) text whose bytes are also valid UTF-8 "
+            f"(then U+{raw[hit.start() + 1]:04X} was \"{raw[hit.start():hit.end()].decode('cp1252')}\"); check its "
+            "texts, or export it from SurveyMonkey again"]
+
+
 def _decode(raw: bytes, where: _Where) -> tuple[str, str]:
     """Text and encoding name: UTF-8 (BOM or not), UTF-16 with BOM, else cp1252."""
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -1099,6 +1124,8 @@ def _read(path: Path, sheet: str | int | None, where: _Where) -> RawExport:
             warnings.append(f"{path.name} is named {suffix} but holds CSV text: read as CSV")
         grid, encoding = _read_csv(raw, where)
         sheet_name, unread = None, []
+        if encoding.startswith("utf-8"):
+            warnings.extend(_control_characters(raw))
     del raw
     meta, cells, columns, dropped = _build(grid, where, warnings)
     return RawExport(path=path, sheet=sheet_name, encoding=encoding, meta=meta, cells=cells,

@@ -149,10 +149,23 @@ def _write(spec: dict, folder: Path) -> Path:
     csv.writer(buf, delimiter=sep, lineterminator="\r\n").writerows(grid)
     path = folder / "export.csv"
     try:
-        path.write_bytes(buf.getvalue().encode(encoding))
+        data = buf.getvalue().encode(encoding)
     except UnicodeEncodeError:  # cp1252 cannot hold every character: as SurveyMonkey would, UTF-8
-        path.write_bytes(buf.getvalue().encode("utf-8"))
+        data = buf.getvalue().encode("utf-8")
+    if encoding == "cp1252" and _also_utf8(data) not in (None, buf.getvalue()):
+        # cp1252 bytes that are valid UTF-8 too ("Â‘" is C2 91, U+0091) mean something else
+        # as UTF-8, which the reader takes first (with a warning: test_reader covers it); the
+        # draw's texts are only what the file says when it is written as UTF-8
+        data = buf.getvalue().encode("utf-8")
+    path.write_bytes(data)
     return path
+
+
+def _also_utf8(data: bytes) -> str | None:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def _answered(cell: str) -> bool:

@@ -393,6 +393,25 @@ def test_cp1252_with_semicolons_from_belgian_excel(tmp_path):
     assert "rounded by Excel" in raw.warnings[0]
 
 
+def test_cp1252_bytes_that_are_valid_utf8_are_read_as_utf8_with_a_warning(tmp_path):
+    """"Â‘" in cp1252 is C2 91, which is also valid UTF-8 (U+0091, a control character
+    nobody types). The bytes alone cannot tell: UTF-8 is read, as documented, and the
+    first such character is named with what it would be in cp1252."""
+    rows = export_rows([("Opmerking", ["Open-Ended Response"])],
+                       [meta(11400000001) + ["goed"], meta(11400000002) + ["Â‘t is goed"],
+                        meta(11400000003) + ["Â’ ook"]])
+    path = write_csv(tmp_path / "dubbelzinnig.csv", rows, encoding="cp1252", sep=";", newline="\r\n")
+    raw = read_export(path)
+    assert raw.encoding == "utf-8" and raw.answers.iloc[:, 0].tolist() == ["goed", "\x91t is goed", "\x92 ook"]
+    assert raw.warnings == [
+        "row 4 holds a control character (U+0091; 2 in the file), which nobody types: read as UTF-8, but the file "
+        "may be cp1252 (Windows) text whose bytes are also valid UTF-8 (then U+0091 was \"Â‘\"); check its texts, "
+        "or export it from SurveyMonkey again"]
+    plain = write_csv(tmp_path / "gewoon.csv", export_rows([("Opmerking", ["Open-Ended Response"])],
+                                                          [meta(11400000001) + ["Â± 5 keer, café"]]))
+    assert read_export(plain).warnings == []  # UTF-8 text with Â and accents: no control characters
+
+
 def test_utf16_tab_separated_unicode_text(tmp_path):
     rows = export_rows([("Vraag", ["Response"])], [meta(1) + ["Дуже задоволений"]])
     path = write_csv(tmp_path / "unicode.txt", rows, encoding="utf-16", sep="\t", newline="\r\n")
