@@ -63,10 +63,32 @@ def store_templates(paths: list[Path] | None = None) -> None:
             execute_notebook(path, tmp, {})
             nb = tidy(nbformat.read(tmp, as_version=4))
             nb.cells = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
+            if _sanitized(nbformat.writes(nb)).strip() == _sanitized(path.read_text(encoding="utf-8")).strip():
+                print(f"unchanged {_shown(path)} (only the run time and versions differ)")
+                continue  # no diff that nbval would not ignore: the file stays as it is
             nbformat.write(nb, path)
         finally:
             tmp.unlink(missing_ok=True)
-        print(f"stored {path.relative_to(REPO_ROOT)}")
+        print(f"stored {_shown(path)}")
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def _sanitized(text: str) -> str:
+    """The notebook text as nbval compares it (notebooks/nbval_sanitize.cfg applied)."""
+    import configparser
+    import re
+
+    config = configparser.ConfigParser(interpolation=None)
+    config.read(NOTEBOOK_DIR / "nbval_sanitize.cfg", encoding="utf-8")
+    for section in config.sections():
+        text = re.sub(config[section]["regex"], config[section]["replace"], text)
+    return text
 
 
 def check_template(path: Path, require_outputs: bool = True) -> list[str]:
@@ -93,6 +115,17 @@ def check_template(path: Path, require_outputs: bool = True) -> list[str]:
             demo = False
         if not demo:
             problems.append(f"default params_file {pfile} is not a demo parameter file (demo: true)")
+    survey = defaults.get("survey")
+    if pfile is not None and survey != path.stem:  # a copied template not yet adapted
+        problems.append(f"survey = {survey!r} in the parameters cell, but the template is {path.name}: "
+                        f"set survey = {path.stem!r} (and params_file to a demo file of {path.stem})")
+    elif pfile is not None:
+        try:
+            named = (yaml.safe_load((REPO_ROOT / pfile).read_text(encoding="utf-8")) or {}).get("survey")
+        except (OSError, yaml.YAMLError, AttributeError):
+            named = None
+        if named is not None and named != path.stem:
+            problems.append(f"default params_file {pfile} is of survey {named!r}, not {path.stem!r}")
     if defaults.get("results_file"):
         problems.append("default results_file must be None (the template computes from the demo parameters)")
     text = "\n".join(

@@ -77,6 +77,43 @@ def test_refuses_stored_chart_images(tmp_path):
     assert any("chart cell holds stored outputs" in p for p in check_template(path))
 
 
+def test_refuses_a_copied_template_not_yet_adapted(tmp_path):
+    """notebooks/onthaal.ipynb copied from vorming.ipynb, its parameters cell unchanged,
+    passed the check: its report would be vorming's."""
+    path, _ = _copy(tmp_path)
+    copied = path.rename(tmp_path / "onthaal.ipynb")
+    assert check_template(copied) == [
+        "survey = 'vorming' in the parameters cell, but the template is onthaal.ipynb: set survey = 'onthaal' "
+        "(and params_file to a demo file of onthaal)"]
+
+
+def test_refuses_the_demo_params_of_another_survey(tmp_path):
+    path, nb = _copy(tmp_path)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    cell.source = cell.source.replace("params/2022/vorming.yaml", "params/2022/na_traject.yaml")
+    nbformat.write(nb, path)
+    assert check_template(path) == ["default params_file params/2022/na_traject.yaml is of survey 'na_traject', "
+                                    "not 'vorming'"]
+
+
+def test_storing_an_unchanged_template_leaves_its_file_alone(tmp_path, capsys):
+    """Only the run time differs (which nbval ignores): no diff in five unrelated notebooks."""
+    from agii_analysis import templates as module
+
+    path, _ = _copy(tmp_path)
+    before = path.read_bytes()
+    module.store_templates([path])
+    assert path.read_bytes() == before
+    assert "unchanged" in capsys.readouterr().out
+    nb = nbformat.read(path, as_version=4)  # an outdated stored output is replaced
+    cell = next(c for c in nb.cells if c.cell_type == "code" and any("text/markdown" in o.get("data", {})
+                                                                     for o in c.get("outputs", [])))
+    next(o for o in cell.outputs if "text/markdown" in o.get("data", {}))["data"]["text/markdown"] = "verouderd"
+    nbformat.write(nb, path)
+    module.store_templates([path])
+    assert "stored" in capsys.readouterr().out and "verouderd" not in path.read_text(encoding="utf-8")
+
+
 def test_gitignore_keeps_data_and_reports_out():
     text = (ROOT / ".gitignore").read_text(encoding="utf-8")
     assert "/data/" in text and "/reports/*" in text and "!/reports/README.md" in text
