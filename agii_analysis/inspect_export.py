@@ -108,6 +108,15 @@ def _scale_of(options: list[str], common: dict) -> tuple[str, str] | None:
     return None if best is None else best[1:]
 
 
+def _short_label(text: str, width: int = 40) -> str:
+    """A first short label for tables and charts: the question text, cut after a whole
+    word with "…" when longer (to be shortened by hand)."""
+    if len(text) <= width:
+        return text
+    cut = text[: width - 1].rsplit(" ", 1)[0].rstrip(" ,;:-")
+    return (cut or text[: width - 1]) + "…"
+
+
 def _todo(text: str) -> str:
     return f"TODO: {text}"
 
@@ -141,7 +150,7 @@ def draft_codebook(export: RawExport, survey: str = "nieuwe_bevraging", year: in
         scale = scales.get(id(q))
         qtype = "scale" if scale and q.type == "single" else q.type
         text = {"nl": q.text} if language == "nl" else {"nl": _todo(q.text), language: q.text}
-        spec: dict = {"type": qtype, "label": q.text[:40], "text": text}
+        spec: dict = {"type": qtype, "label": _short_label(q.text), "text": text}
         if qtype in ("single", "multi"):
             spec["options"] = [{"code": i + 1, "nl": o} if language == "nl" else {"code": i + 1, "nl": _todo(o), language: o}
                                for i, o in enumerate(q.options)]

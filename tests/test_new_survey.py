@@ -108,6 +108,14 @@ def test_draft_codebook_reads_an_other_column_as_the_questions_free_text(codeboo
     assert talen_rows["item"].astype(str).value_counts().to_dict() == {"1": 40, "2": 14, "3": 8}  # Andere: code 3
 
 
+def test_draft_labels_are_cut_after_a_whole_word():
+    from agii_analysis.inspect_export import _short_label
+
+    assert _short_label("Hoe tevreden bent u in het algemeen over de vorming?") == "Hoe tevreden bent u in het algemeen…"
+    assert _short_label("Hoe tevreden bent u?") == "Hoe tevreden bent u?"
+    assert len(_short_label("x" * 60)) == 40
+
+
 def test_draft_codebook_of_an_english_export_has_both_languages(codebooks, tmp_path):
     """An English edition: its labels match the English scale, so the draft lists
     languages nl and en and keeps the texts under both (nl to be translated)."""
