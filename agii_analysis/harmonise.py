@@ -116,6 +116,11 @@ class _Target:
     kind: str  # label | option | text | nps
 
 
+def _cells_are(values: pa.Array, label: str) -> bool:
+    """Every filled cell holds `label` (normalised): an option's own column."""
+    return all(normalise_text(v) == label for v in pc.unique(values.drop_null()).to_pylist())
+
+
 def is_other_column(sub: str) -> bool:
     """A row-2 label "Other (please specify)" (or its Dutch wording): the text typed in
     beside a choice question, kept as its free text (item "other")."""
@@ -196,8 +201,15 @@ def _match_columns(export: RawExport, codebook: Codebook, year: int):
                     option_by_label.setdefault(normalise_text(lab), opt.code)
         if q.type == "nps":
             option_by_label = {str(s): s for s in range(codebook.nps_bands["min"], codebook.nps_bands["max"] + 1)}
+        condensed = any(normalise_text(c.sub) in _RESPONSE_SUBS for c in cols)
         for col in cols:
             sub = normalise_text(col.sub)
+            if sub in option_by_label and is_other_column(col.sub) and (
+                    condensed or not _cells_are(export.cells[col.key], sub)):
+                # "Andere" is an option's label and a wording of "Other (please specify)": beside
+                # a Response column, or holding typed texts, it is the Other column
+                targets[col.key] = _Target(q, "other", "text")
+                continue
             if q.type == "open":
                 targets[col.key] = _Target(q, "other" if is_other_column(col.sub) else "", "text")
             elif sub in _RESPONSE_SUBS:
@@ -662,7 +674,7 @@ def _sheets_read_elsewhere(export: RawExport, exports: list[RawExport]) -> RawEx
     if not export.unread_sheets:
         return export
     read = {e.sheet for e in exports if e is not export and same_file(e.path, export.path)}
-    left = tuple(s for s in export.unread_sheets if s not in read)
+    left = tuple((name, header) for name, header in export.unread_sheets if name not in read)
     if left == export.unread_sheets:
         return export
     said = unread_sheets_warning(export.unread_sheets, export.sheet)

@@ -53,7 +53,9 @@ def detect_questions(export: RawExport) -> list[DetectedQuestion]:
     for text, cols in groups.items():
         # an "Other (please specify)" column is the question's free text (harmonise reads it
         # so): the question's type and options come from its other columns
-        cols = [c for c in cols if not (is_other_column(c.sub) and not _own_label(export.answers[c.key], c.sub))] or cols
+        condensed = any(normalise_text(c.sub) in _RESPONSE for c in cols)
+        cols = [c for c in cols if not (is_other_column(c.sub) and (
+            condensed or export.answers[c.key].isna().all() or not _own_label(export.answers[c.key], c.sub)))] or cols
         series = [export.answers[c.key] for c in cols]
         answered = int(pd.concat(series, axis=1).notna().any(axis=1).sum())
         subs = [normalise_text(c.sub) for c in cols]

@@ -71,7 +71,8 @@ class RawExport:
     dropped: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     label: str | None = None  # its name in messages when another input has the same base name
-    unread_sheets: tuple[str, ...] = ()  # other visible sheets with respondent rows, when a sheet was named
+    unread_sheets: tuple[tuple[str, bool], ...] = ()  # when a sheet was named: other visible sheets with
+    # respondent rows, (name, starts with the respondent id header)
 
     @property
     def name(self) -> str:
@@ -268,15 +269,27 @@ def _control_characters(raw: bytes) -> list[str]:
     if hit is None:
         return []
     body = raw[len(codecs.BOM_UTF8):] if raw.startswith(codecs.BOM_UTF8) else raw
-    start = hit.start() - (len(raw) - len(body))
     head = body[: 1 << 16].decode("latin-1")
     sep_hint = _SEP_LINE.match(head)
-    line = body.count(b"\n", 0, start) + 1
-    row = _record_of_line(body, sep_hint.group(1) if sep_hint else _detect_separator(head), line) - (1 if sep_hint else 0)
+    text = body.decode("latin-1")[sep_hint.end() if sep_hint else 0:]  # byte-preserving: C2 9x is "Â\x9x"
+    row, column = 0, None
+    try:
+        for row, record in enumerate(csv.reader(io.StringIO(text, newline=""),
+                                                delimiter=sep_hint.group(1) if sep_hint else _detect_separator(head)), 1):
+            column = next((j for j, cell in enumerate(record) if re.search("\u00c2[\u0080-\u009f]", cell)), None)
+            if column is not None:
+                break
+    except csv.Error:
+        pass
     count = len(_C1.findall(raw))
-    return [f"row {row} holds a control character (U+{raw[hit.start() + 1]:04X}; {count} in the file), which nobody "
-            "types: read as UTF-8, but the file may be cp1252 (Windows) text whose bytes are also valid UTF-8 "
-            f"(then U+{raw[hit.start() + 1]:04X} was \"{raw[hit.start():hit.end()].decode('cp1252')}\"); check its "
+    code = raw[hit.start() + 1]
+    try:  # 0x81, 0x8D, 0x8F, 0x90 and 0x9D are no cp1252 characters
+        was = f" (then U+{code:04X} was \"{raw[hit.start():hit.end()].decode('cp1252')}\")"
+    except UnicodeDecodeError:
+        was = ""
+    where = f"row {row}, column {column_letter(column)}" if column is not None else "the file"
+    return [f"{where} holds a control character (U+{code:04X}; {count} in the file), which nobody types: read as "
+            f"UTF-8, but the file may be cp1252 (Windows) text whose bytes are also valid UTF-8{was}; check its "
             "texts, or export it from SurveyMonkey again"]
 
 
@@ -524,22 +537,126 @@ def _holds_ids(wb: python_calamine.CalamineWorkbook, name: str) -> bool:
     return any(row and _RESPONDENT_ID_CELL.fullmatch(_text(row[0]) or "") for row in rows)
 
 
-def _other_id_sheets(raw: bytes, chosen: str, where: _Where, is_zip: bool) -> list[str]:
+def _other_id_sheets(raw: bytes, chosen: str, where: _Where, is_zip: bool) -> list[tuple[str, bool]]:
     """The sheet was named (params `sheet:`, --sheet): the other visible sheets holding
-    respondent rows, whose respondents are not read."""
-    if is_zip and len(_sheet_names(raw)) < 2:
-        return []
+    respondent rows, whose respondents are not read, each with whether it starts with the
+    respondent id header. An XLSX is looked at in its XML (the first rows only: calamine
+    would parse every other sheet whole); anything else through calamine."""
+    peek = _peek_sheets(raw) if is_zip else None
+    if peek is not None:
+        found = []
+        for name, cells in peek:
+            header = bool(cells and cells[0] and _meta_role(_clean_header(cells[0])) == "respondent_id")
+            if name != chosen and (header or any(_RESPONDENT_ID_CELL.fullmatch(c or "") for c in cells)):
+                found.append((name, header))
+        return found
     wb = _open_workbook(raw, where, is_zip)
-    return [m.name for m in wb.sheets_metadata
-            if m.name != chosen and m.visible == python_calamine.SheetVisibleEnum.Visible
-            and m.typ == python_calamine.SheetTypeEnum.WorkSheet
-            and (_starts_with_id_header(wb, m.name) or _holds_ids(wb, m.name))]
+    found = []
+    for m in wb.sheets_metadata:
+        if (m.name == chosen or m.visible != python_calamine.SheetVisibleEnum.Visible
+                or m.typ != python_calamine.SheetTypeEnum.WorkSheet):
+            continue
+        header = _starts_with_id_header(wb, m.name)
+        if header or _holds_ids(wb, m.name):
+            found.append((m.name, header))
+    return found
 
 
-def unread_sheets_warning(sheets: list[str] | tuple[str, ...], chosen: str) -> str:
-    return (f"sheet(s) {', '.join(map(repr, sheets))} also hold rows that start with a respondent id but were not "
-            f"read: only the sheet asked for, {chosen!r}, was; if they are respondents of this survey-year, list "
-            "that sheet as an input of its own")
+_XML_SHEET = re.compile(rb"<(?:\w+:)?sheet\b[^>]*>")
+_XML_ROW = re.compile(rb"<(?:\w+:)?row\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?row>)", re.S)
+_XML_CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
+_XML_V = re.compile(rb"<(?:\w+:)?v\b[^>]*>(.*?)</(?:\w+:)?v>", re.S)
+_XML_T = re.compile(rb"<(?:\w+:)?t\b[^>]*>(.*?)</(?:\w+:)?t>", re.S)
+_XML_SI = re.compile(rb"<(?:\w+:)?si\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?si>)", re.S)
+_PEEK_ROWS = 20
+
+
+def _peek_sheets(raw: bytes) -> list[tuple[str, list[str | None]]] | None:
+    """(name, column A of rows 1-20 as text) of every visible worksheet, read from the
+    start of each sheet's XML and as much of the shared strings as those cells need.
+    None when the workbook is not laid out as expected (then calamine looks)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as zf:
+            sheets = []
+            for index, tag in enumerate(_XML_SHEET.findall(zf.read("xl/workbook.xml"))):
+                name = re.search(rb'\sname="([^"]*)"', tag)
+                state = re.search(rb'\sstate="([^"]*)"', tag)
+                part = _sheet_part(zf, index)
+                if name is None or part is None:
+                    return None
+                if (state and state.group(1) != b"visible") or "/worksheets/" not in f"/{part}":
+                    continue
+                sheets.append((html.unescape(name.group(1).decode("utf-8")), _first_column(zf, part)))
+            wanted = {int(v) for _, cells in sheets for kind, v in cells if kind == "s"}
+            shared = _shared_strings(zf, max(wanted) + 1) if wanted else []
+    except (KeyError, ValueError, IndexError, zipfile.BadZipFile, OSError, zlib.error, UnicodeDecodeError):
+        return None
+    return [(name, [(shared[int(v)] if kind == "s" else v) if kind else None for kind, v in cells])
+            for name, cells in sheets]
+
+
+def _first_column(zf: zipfile.ZipFile, part: str) -> list[tuple[str | None, str | None]]:
+    """(kind, text) of the column A cell of sheet rows 1-20: kind "s" holds a shared-string
+    index, "v" the cell's own text; (None, None) for a blank cell."""
+    data = b""
+    with zf.open(part) as fh:
+        while chunk := fh.read(1 << 16):
+            data += chunk
+            if len(re.findall(rb"</(?:\w+:)?row>", data)) > _PEEK_ROWS or len(data) > 1 << 23:
+                break
+    cells: list[tuple[str | None, str | None]] = [(None, None)] * _PEEK_ROWS
+    row_no = 0
+    for row in _XML_ROW.finditer(data):
+        number = re.search(rb'\sr="(\d+)"', row.group(1))
+        row_no = int(number.group(1)) if number else row_no + 1
+        if row_no > _PEEK_ROWS:
+            break
+        cell = _XML_CELL.search(row.group(2) or b"")
+        if cell is None:
+            continue
+        ref = re.search(rb'\sr="([A-Z]+)\d+"', cell.group(1))
+        if ref is not None and ref.group(1) != b"A":
+            continue
+        kind = re.search(rb'\st="([^"]*)"', cell.group(1))
+        inner = cell.group(2) or b""
+        if kind and kind.group(1) == b"inlineStr":
+            text = b"".join(_XML_T.findall(inner))
+        else:
+            value = _XML_V.search(inner)
+            text = value.group(1) if value else None
+        if text is not None:
+            decoded = html.unescape(text.decode("utf-8")).strip()
+            cells[row_no - 1] = ("s" if kind and kind.group(1) == b"s" else "v", decoded or None)
+    return cells
+
+
+def _shared_strings(zf: zipfile.ZipFile, count: int) -> list[str]:
+    """The first `count` shared strings (rich text runs joined)."""
+    data, found = b"", []
+    with zf.open("xl/sharedStrings.xml") as fh:
+        while len(found) < count and (chunk := fh.read(1 << 16)):
+            data += chunk
+            end = 0
+            for m in _XML_SI.finditer(data):
+                found.append(html.unescape(b"".join(_XML_T.findall(m.group(1) or b"")).decode("utf-8")))
+                end = m.end()
+            data = data[end:]
+    if len(found) < count:
+        raise IndexError("shared string index beyond the table")
+    return found[:count]
+
+
+def unread_sheets_warning(sheets: list[tuple[str, bool]] | tuple[tuple[str, bool], ...], chosen: str) -> str:
+    """What the reader says of sheets with respondent rows it did not read: a sheet with the
+    header rows can be an input of its own; header-less rows belong in the responses sheet."""
+    names = ", ".join(repr(name) for name, _ in sheets)
+    headed = [name for name, header in sheets if header]
+    advice = ("list that sheet as an input of its own" if len(headed) == len(sheets) else
+              "rows without the two header rows belong in the responses sheet" if not headed else
+              f"list {', '.join(map(repr, headed))} as an input of its own; rows without the two header rows "
+              "belong in the responses sheet")
+    return (f"sheet(s) {names} also hold rows that start with a respondent id but were not read: only the sheet "
+            f"asked for, {chosen!r}, was; if they are respondents of this survey-year, {advice}")
 
 
 def _read_xlsx(raw: bytes, sheet: str | int | None, where: _Where,

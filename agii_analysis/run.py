@@ -660,6 +660,10 @@ def _move_overview_in(year_dir: Path, staging: Path, targets: list[str], entry: 
         _write_pending(year_dir, "overzicht", entry)  # a half-done move: recover() drops the entry
         for t in targets:  # every format succeeded: move them in, one rename each
             os.replace(staging / t, year_dir / t)
+        stem = targets[0].rsplit(".", 1)[0]
+        for f in FORMATS:  # a format not asked for this time would no longer match (as in a survey's folder)
+            if f"{stem}.{f}" not in targets:
+                (year_dir / f"{stem}.{f}").unlink(missing_ok=True)
 
 
 def _publish_overview(year: int, reports_dir: Path, formats: tuple[str, ...], surveys: list[str],
@@ -1013,7 +1017,10 @@ def run(by_year: dict[int, list[Path]], formats: tuple[str, ...], jobs: int = 1,
             bar = tqdm(total=len(tasks), desc=f"{year}", unit="rapport", disable=not progress, file=sys.stderr)
             year_out = []
             manifest = load_manifest(year_dir)
-            want_overview = overview is True or (overview == "existing" and bool(manifest.get("overview")))
+            if overview not in (True, False, "existing"):
+                raise ValueError(f"overview must be True, False or 'existing', not {overview!r}")
+            want_overview = overview is True or (overview == "existing" and bool(
+                manifest.get("overview") or list(year_dir.glob(f"overzicht_{year}.*"))))  # also a half-moved one
 
             def commit(o: Outcome) -> None:
                 """A built survey goes into the manifest at once (not after the whole year)."""

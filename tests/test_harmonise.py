@@ -276,3 +276,22 @@ def test_an_option_called_andere_in_the_expanded_layout_is_that_option(tmp_path)
     thema = h.responses[h.responses["question"] == "thema"]
     assert thema[["respondent_id", "item", "code", "text"]].astype(object).where(thema.notna(), None).values.tolist() == [
         [rid(1), "", 6.0, None], [rid(2), "", 2.0, None], [rid(3), "other", None, "Taalbeleid"]]
+
+
+@pytest.mark.parametrize("layout", ["condensed", "expanded"])
+def test_an_other_column_labelled_andere_keeps_its_typed_texts(tmp_path, layout):
+    """The Other column's label may be just "Andere", like thema's option: beside a Response
+    column (condensed layout), or holding typed texts, it is still the Other column."""
+    first = [("Welke vorming volgde u?", "Response")] if layout == "condensed" else [
+        ("Welke vorming volgde u?", "Vreemdelingenrecht")]
+    cols = first + [("", "Andere"), ("Hoe tevreden bent u in het algemeen over de vorming?", "Response")]
+    f = export_csv(tmp_path / f"{layout}.csv", cols, [
+        (rid(1), D, ["Andere" if layout == "condensed" else "", "Taalbeleid", "Tevreden"]),
+        (rid(2), D, ["Vreemdelingenrecht", "", "Tevreden"]),
+    ])
+    h = _h([f])
+    thema = h.responses[h.responses["question"] == "thema"]
+    rows = thema[["respondent_id", "item", "code", "text"]].astype(object).where(thema.notna(), None).values.tolist()
+    other = [rid(1), "other", None, "Taalbeleid"]
+    assert rows == ([[rid(1), "", 6.0, None], other, [rid(2), "", 2.0, None]] if layout == "condensed" else
+                    [other, [rid(2), "", 2.0, None]])

@@ -108,6 +108,20 @@ def test_draft_codebook_reads_an_other_column_as_the_questions_free_text(codeboo
     assert talen_rows["item"].astype(str).value_counts().to_dict() == {"1": 40, "2": 14, "3": 8}  # Andere: code 3
 
 
+def test_an_empty_other_column_is_still_no_option(codebooks, tmp_path):
+    """Nobody typed anything in the Other column this year: the question is still a single
+    choice (no matrix), and a multi-select gets no option "Other (please specify)"."""
+    cols = [("Hoe tevreden bent u?", "Response"), ("Waar woont u?", "Response"), ("", "Other (please specify)"),
+            ("Welke talen spreekt u?", "Nederlands"), ("", "Frans"), ("", "Other (please specify)")]
+    rows = [(rid(i), "03/15/2023 10:00:00 AM", [SAT5_NL[i % 5], ("Antwerpen", "Gent")[i % 2], "", "Nederlands",
+                                                  "Frans" if i % 3 == 0 else "", ""]) for i in range(30)]
+    export = export_csv(tmp_path / "leeg.csv", cols, rows)
+    assert _draft(export, codebooks / "leeg.yaml") == 0
+    book = load_codebook("leeg")
+    assert book.questions["waar_woont_u"].type == "single"
+    assert [o.label("nl") for o in book.questions["welke_talen_spreekt"].options] == ["Nederlands", "Frans"]
+
+
 def test_draft_labels_are_cut_after_a_whole_word():
     from agii_analysis.inspect_export import _short_label
 

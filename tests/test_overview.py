@@ -124,18 +124,36 @@ def test_run_prints_input_warnings(tmp_path):
 
 def test_a_run_of_one_params_file_keeps_the_years_overview_in_step(tmp_path, capsys):
     """`agii run --params` left the year's overview as it was: after a changed params
-    file (invited 2300 -> 3000) the survey's report and the overview disagreed. It now
-    rebuilds an overview the year already has, and still makes none of its own."""
+    file (more invited) the survey's report and the overview disagreed. It now rebuilds an
+    overview the year already has, in the formats asked for (an older format of it goes,
+    as in a survey's folder), and still makes none of its own."""
+    import shutil
+
     from agii_analysis import cli
     from agii_analysis.params import PARAMS_DIR
 
-    params = str(PARAMS_DIR / "2021" / "vorming.yaml")
+    folder = tmp_path / "params" / "2021"
+    folder.mkdir(parents=True)
+    params = folder / "vorming.yaml"
+    shutil.copy(PARAMS_DIR / "2021" / "vorming.yaml", params)
     fresh, kept = tmp_path / "fresh", tmp_path / "kept"
-    common = ["--formats", "xlsx", "--no-progress"]
-    assert cli.main(["run", "--params", params, "--reports-dir", str(fresh), *common]) == 0
+    assert cli.main(["run", "--params", str(params), "--reports-dir", str(fresh), "--formats", "xlsx",
+                     "--no-progress"]) == 0
     assert not list((fresh / "2021").glob("overzicht_2021.*"))
-    assert cli.main(["run", "--year", "2021", "--survey", "vorming", "--reports-dir", str(kept), *common]) == 0
-    assert json.loads((kept / "2021" / "manifest.json").read_text(encoding="utf-8"))["overview"]
+    assert cli.main(["run", "--year", "2021", "--params-dir", str(tmp_path / "params"), "--reports-dir", str(kept),
+                     "--formats", "html,xlsx", "--no-progress"]) == 0
+    assert {p.suffix for p in (kept / "2021").glob("overzicht_2021.*")} == {".ipynb", ".html", ".xlsx"}
+    text = params.read_text(encoding="utf-8")
+    invited = int(re.search(r"^invited: (\d+)", text, re.M).group(1))
+    params.write_text(text.replace(f"invited: {invited}", f"invited: {invited + 500}"), encoding="utf-8")
     capsys.readouterr()
-    assert cli.main(["run", "--params", params, "--reports-dir", str(kept), "--force", *common]) == 0
-    assert "2021 overzicht: built" in capsys.readouterr().out
+    assert cli.main(["run", "--params", str(params), "--reports-dir", str(kept), "--formats", "xlsx",
+                     "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "2021 vorming: built" in out and "2021 overzicht: built" in out, out
+    assert {p.suffix for p in (kept / "2021").glob("overzicht_2021.*")} == {".ipynb", ".xlsx"}
+    import openpyxl
+
+    row = next(r for r in openpyxl.load_workbook(kept / "2021" / "overzicht_2021.xlsx")["Overzicht"].iter_rows(
+        values_only=True) if r and r[-1] == "vorming")
+    assert invited + 500 in row and invited not in row  # the overview has this run's invited count

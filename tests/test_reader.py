@@ -404,12 +404,19 @@ def test_cp1252_bytes_that_are_valid_utf8_are_read_as_utf8_with_a_warning(tmp_pa
     raw = read_export(path)
     assert raw.encoding == "utf-8" and raw.answers.iloc[:, 0].tolist() == ["goed", "\x91t is goed", "\x92 ook"]
     assert raw.warnings == [
-        "row 4 holds a control character (U+0091; 2 in the file), which nobody types: read as UTF-8, but the file "
+        "row 4, column J holds a control character (U+0091; 2 in the file), which nobody types: read as UTF-8, but the file "
         "may be cp1252 (Windows) text whose bytes are also valid UTF-8 (then U+0091 was \"Â‘\"); check its texts, "
         "or export it from SurveyMonkey again"]
     plain = write_csv(tmp_path / "gewoon.csv", export_rows([("Opmerking", ["Open-Ended Response"])],
                                                           [meta(11400000001) + ["Â± 5 keer, café"]]))
     assert read_export(plain).warnings == []  # UTF-8 text with Â and accents: no control characters
+    undefined = write_csv(tmp_path / "c81.csv", export_rows([("Opmerking", ["Open-Ended Response"])],
+                                                            [meta(11400000001) + ["a\u0081b"]]))
+    raw = read_export(undefined)  # 0x81 is no cp1252 character: the warning says less, nothing fails
+    assert raw.answers.iloc[0, 0] == "a\x81b" and raw.warnings == [
+        "row 3, column J holds a control character (U+0081; 1 in the file), which nobody types: read as UTF-8, but the file "
+        "may be cp1252 (Windows) text whose bytes are also valid UTF-8; check its texts, or export it from "
+        "SurveyMonkey again"]
 
 
 def test_utf16_tab_separated_unicode_text(tmp_path):
@@ -519,23 +526,62 @@ def test_respondents_pasted_on_another_visible_sheet_are_named(tmp_path):
     assert len(raw.warnings) == 1 and "'Nalevering'" in raw.warnings[0] and "not read" in raw.warnings[0]
 
 
-def test_a_named_sheet_names_the_other_sheets_holding_respondents(tmp_path):
+def test_a_named_sheet_names_the_other_sheets_holding_respondents(tmp_path, monkeypatch):
     """With `sheet:` in the params the choice is the researcher's, but respondents on
-    another visible sheet are still not read: say so (hidden sheets and notes are no reason)."""
+    another visible sheet are still not read: say so (hidden sheets and notes are no reason),
+    with advice that fits the sheet (its own input, or paste the rows into the responses sheet).
+    The other sheets are looked at in their XML; calamine, which parses them whole, agrees."""
+    import agii_analysis.reader as reader
+
     rows = export_rows([("Vraag", ["Response"])], [meta(1) + ["Ja"]])
     path = write_xlsx(tmp_path / "s.xlsx", sheets={
         "2023": (rows, "visible"),
         "2022": (rows + [meta(2) + ["Nee"]], "visible"),
         "Notities": ([["Verstuurd op 3 maart"], ["Herinnering", 1]], "visible"),
         "Oud": (rows, "hidden"),
+        "Nalevering": ([meta(11412345602) + ["Nee"]], "visible"),  # pasted rows, no header rows
     })
     raw = read_export(path, sheet="2023")
-    assert raw.sheet == "2023" and len(raw.meta) == 1 and raw.unread_sheets == ("2022",)
-    assert len(raw.warnings) == 1, raw.warnings
-    assert "'2022'" in raw.warnings[0] and "'2023'" in raw.warnings[0] and "not read" in raw.warnings[0]
-    assert read_export(path, sheet="2022").unread_sheets == ("2023",)
+    assert raw.sheet == "2023" and len(raw.meta) == 1
+    assert raw.unread_sheets == (("2022", True), ("Nalevering", False))
+    assert raw.warnings == [
+        "sheet(s) '2022', 'Nalevering' also hold rows that start with a respondent id but were not read: only the "
+        "sheet asked for, '2023', was; if they are respondents of this survey-year, list '2022' as an input of its "
+        "own; rows without the two header rows belong in the responses sheet"]
+    assert read_export(path, sheet="2022").unread_sheets == (("2023", True), ("Nalevering", False))
+    monkeypatch.setattr(reader, "_peek_sheets", lambda raw: None)  # the calamine way
+    assert read_export(path, sheet="2023").unread_sheets == (("2022", True), ("Nalevering", False))
+    monkeypatch.undo()
     alone = write_xlsx(tmp_path / "one.xlsx", sheets={"Data": (rows, "visible"), "Notities": ([["x"]], "visible")})
     assert read_export(alone, sheet="Data").warnings == [] and read_export(alone, sheet="Data").unread_sheets == ()
+
+
+def test_the_xml_peek_reads_column_a_as_calamine_does(tmp_path):
+    """Shared and inline strings, numbers, rich text, entities, blank cells and rows, a
+    sheet starting below row 1 or right of column A: the peek's texts are calamine's."""
+    import python_calamine
+
+    import agii_analysis.reader as reader
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Eén & twee"
+    for r, v in {1: "Respondent ID", 2: None, 3: 11412345601, 4: "11412345602", 6: "a < b & c", 25: 7}.items():
+        ws.cell(row=r, column=1, value=v)
+    ws.cell(row=5, column=2, value="B only")
+    low = wb.create_sheet("Laag")
+    low.cell(row=3, column=2, value="Respondent ID")
+    low.cell(row=4, column=1, value=1.5)
+    path = tmp_path / "peek.xlsx"
+    wb.save(path)
+    raw = path.read_bytes()
+    peek = reader._peek_sheets(raw)
+    book = python_calamine.CalamineWorkbook.from_path(str(path))
+    for name, cells in peek:
+        rows = book.get_sheet_by_name(name).to_python(skip_empty_area=False, nrows=20)
+        want = [reader._text(r[0]) if r else None for r in rows] + [None] * (20 - len(rows))
+        assert cells == want, name
+    assert [name for name, _ in peek] == ["Eén & twee", "Laag"]
 
 
 def test_single_visible_sheet_used_even_with_hidden_data_sheet(tmp_path):
