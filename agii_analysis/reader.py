@@ -477,7 +477,7 @@ def _open_workbook(raw: bytes, where: _Where, is_zip: bool) -> python_calamine.C
 
 
 def _choose_sheet(wb: python_calamine.CalamineWorkbook, sheet: str | int | None,
-                  where: _Where, warnings: list[str]) -> str:
+                  where: _Where, warnings: list[str], peek: dict | None = None) -> str:
     """The sheet to read: the asked one, the only visible one, or the only visible one
     that starts with a respondent id header (then other visible sheets whose rows start
     with a respondent id are named in a warning: respondents pasted there are left out)."""
@@ -494,8 +494,17 @@ def _choose_sheet(wb: python_calamine.CalamineWorkbook, sheet: str | int | None,
                if m.visible == python_calamine.SheetVisibleEnum.Visible
                and m.typ == python_calamine.SheetTypeEnum.WorkSheet]
 
+    peek = peek or {}  # visible sheets' column A from their XML (calamine would parse each whole)
+
     def starts_right(name: str) -> bool:
+        if name in peek:
+            return bool(peek[name] and peek[name][0] and _meta_role(_clean_header(peek[name][0])) == "respondent_id")
         return _starts_with_id_header(wb, name)
+
+    def holds_ids(name: str) -> bool:
+        if name in peek:
+            return any(_RESPONDENT_ID_CELL.fullmatch(c or "") for c in peek[name])
+        return _holds_ids(wb, name)
 
     if len(visible) == 1:
         if len(names) > 1 and not starts_right(visible[0]):
@@ -511,7 +520,7 @@ def _choose_sheet(wb: python_calamine.CalamineWorkbook, sheet: str | int | None,
         raise where.error("has no visible worksheet", expected="a sheet with the responses")
     candidates = [name for name in visible if starts_right(name)]
     if len(candidates) == 1:
-        others = [name for name in visible if name != candidates[0] and _holds_ids(wb, name)]
+        others = [name for name in visible if name != candidates[0] and holds_ids(name)]
         if others:
             warnings.append(f"sheet(s) {', '.join(map(repr, others))} hold rows that start with a respondent id "
                             f"but were not read: only {candidates[0]!r} starts with {_RESPONDENT_HEADERS}; "
@@ -669,7 +678,8 @@ def _read_xlsx(raw: bytes, sheet: str | int | None, where: _Where,
         return fast[:2]
     # the slow path, and the one that explains what is wrong with a workbook
     wb = _open_workbook(raw, where, is_zip)
-    name = _choose_sheet(wb, sheet, where, warnings)
+    peek = dict(_peek_sheets(raw) or []) if is_zip and sheet is None and len(wb.sheet_names) > 1 else None
+    name = _choose_sheet(wb, sheet, where, warnings, peek)
     where.sheet = name
     try:
         rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)

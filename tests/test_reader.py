@@ -584,6 +584,24 @@ def test_the_xml_peek_reads_column_a_as_calamine_does(tmp_path):
     assert [name for name, _ in peek] == ["Eén & twee", "Laag"]
 
 
+@pytest.mark.parametrize("peek", [True, False], ids=["xml-peek", "calamine"])
+def test_choosing_a_sheet_the_same_with_or_without_the_xml_peek(tmp_path, monkeypatch, peek):
+    """The sheet is chosen from the first rows in each sheet's XML; where the XML cannot be
+    read that way, calamine decides the same."""
+    import agii_analysis.reader as reader
+
+    if not peek:
+        monkeypatch.setattr(reader, "_peek_sheets", lambda raw: None)
+    rows = export_rows([("Vraag", ["Response"])], [meta(1) + ["Ja"]])
+    chosen = write_xlsx(tmp_path / "a.xlsx", sheets={
+        "Samenvatting": ([["Overzicht"], ["Aantal", 1]], "visible"), "Data": (rows, "visible"),
+        "Nalevering": ([meta(11412345602) + ["Nee"]], "visible"), "Oud": (rows, "hidden")})
+    raw = read_export(chosen)
+    assert raw.sheet == "Data" and len(raw.warnings) == 1 and "'Nalevering'" in raw.warnings[0]
+    both = write_xlsx(tmp_path / "b.xlsx", sheets={"Blad1": (rows, "visible"), "Blad2": (rows, "visible")})
+    assert "several of them start with" in error_of(both)
+
+
 def test_single_visible_sheet_used_even_with_hidden_data_sheet(tmp_path):
     rows = export_rows([("Vraag", ["Response"])], [meta(1) + ["Ja"]])
     path = write_xlsx(tmp_path / "s.xlsx", sheets={"Verborgen": (rows, "hidden"), "Responses": (rows, "visible")})
