@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 from collections import Counter
 from pathlib import Path
@@ -35,7 +36,7 @@ def _guess_year(exports) -> int:
 
 def _cmd_validate(args) -> int:
     from .codebook import load_codebook
-    from .harmonise import harmonise
+    from .harmonise import harmonise, key_questions_missing
     from .params import InputFile, Params
     from .prepare import _redactor
     from .reader import read_export
@@ -69,27 +70,42 @@ def _cmd_validate(args) -> int:
             print(f"date range: {when.min():%Y-%m-%d} to {when.max():%Y-%m-%d}")
     for u in h.unknown_labels:
         print(f"unknown label (counted as missing): {u.file} {u.column} {u.label!r} x{u.count} (first row {u.first_row})")
+    missing = key_questions_missing(codebook, year, h.files)  # what `agii run` refuses
     for w in h.warnings:
-        print(f"warning: {w}")
+        if w not in missing:
+            print(f"warning: {w}")
     if acc["used"] < Params.suppression_threshold:
         print(f"warning: only {acc['used']} respondent(s) used: `agii run` refuses fewer than the suppression "
               f"threshold ({Params.suppression_threshold} unless the params file sets suppression_threshold)")
+    if missing:
+        raise AgiiError(f"{missing[0]}; `agii run` refuses this" + (f" (and: {'; '.join(missing[1:])})" if missing[1:] else ""),
+                        expected="an export with that question, or its changed text added to the codebook")
     return 0
 
 
 def _cmd_inspect(args) -> int:
-    from .inspect_export import detect_questions, draft_codebook
+    from .codebook import LANGUAGES
+    from .inspect_export import _export_year, detect_questions, draft_codebook
     from .reader import read_export
 
+    if args.language is not None and args.language not in LANGUAGES:  # the draft would not load
+        raise AgiiError(f"--language {args.language}: not a language the codebooks know",
+                        expected=f"one of {', '.join(LANGUAGES)}")
+    if args.draft_codebook and not Path(args.draft_codebook).parent.is_dir():
+        raise AgiiError("the folder for the draft codebook does not exist", file=Path(args.draft_codebook).parent,
+                        expected="an existing folder, normally agii_analysis/codebooks/")
     export = read_export(Path(args.export), sheet=args.sheet)
     meta = [c for c in ("respondent_id", "collector_id", "start", "end", "language") if export.meta[c].notna().any()]
     print(f"{args.export}: {len(export.meta)} respondents, {len(export.columns)} question columns")
     print(f"metadata found: {', '.join(meta)}")
     if export.dropped:
         print(f"dropped on read: {', '.join(export.dropped)}")
+    def listed(values: list[str]) -> str:
+        return "; ".join(values[:8]) + (f"; … ({len(values)} in all)" if len(values) > 8 else "")
+
     for q in detect_questions(export):
-        extra = f" options: {'; '.join(q.options[:8])}" if q.options else ""
-        items = f" items: {'; '.join(q.items[:8])}" if q.items else ""
+        extra = f" options: {listed(q.options)}" if q.options else ""
+        items = f" items: {listed(q.items)}" if q.items else ""
         print(f"  [{q.type}] {q.text[:80]} ({len(q.columns)} col, {q.answered} answered){items}{extra}")
     for w in export.warnings:
         print(f"warning: {w}")
@@ -104,6 +120,9 @@ def _cmd_inspect(args) -> int:
                             expected="a new file name, or --force to overwrite")
         out.write_text(draft_codebook(export, survey, args.year, args.language), encoding="utf-8")
         print(f"draft codebook written to {out}")
+        if args.year is None and _export_year(export) is None:
+            print(f"note: no End Date or Start Date in the export: scale_by_year starts in {dt.date.today().year}, "
+                  "the current year; give the survey's first year with --year")
     return 0
 
 

@@ -147,6 +147,7 @@ def draft_codebook(export: RawExport, survey: str = "nieuwe_bevraging", year: in
     year = year or _export_year(export) or dt.date.today().year
     taken: set[str] = set()
     questions, headline, nps, improvement = {}, None, None, None
+    not_scales: list[str] = []  # grids whose answers are no scale of _common.yaml
     for q in detected:
         qid = _slug(q.text, taken)
         scale = scales.get(id(q))
@@ -165,6 +166,8 @@ def draft_codebook(export: RawExport, survey: str = "nieuwe_bevraging", year: in
             if not_applicable in {normalise_text(o) for o in q.options}:
                 spec["not_applicable"] = True
         questions[qid] = spec
+        if qtype == "matrix" and not scale:
+            not_scales.append(qid)
         if qtype == "scale" and headline is None:
             headline = qid
         if qtype == "nps" and nps is None:
@@ -190,6 +193,9 @@ def draft_codebook(export: RawExport, survey: str = "nieuwe_bevraging", year: in
               "# Check every type (single, multi, scale, matrix, nps, open) and the headline, nps and\n"
               "# improvement questions; option codes follow the order the answers first appear in the\n"
               "# export: put them in the questionnaire's order. Fill in the TODOs and breakdowns.\n")
+    if not_scales:
+        header += (f"# NOT a satisfaction scale: {', '.join(not_scales)}. A matrix takes only the scale points of\n"
+                   "# _common.yaml; these grids hold other answers (ranks, numbers, own labels): leave them out.\n")
     if language != "nl":
         header += (f"# The export is in {language}: the Dutch (nl) texts and labels are 'TODO: <{language} text>';\n"
                    "# translate them (the reports use the nl labels).\n")

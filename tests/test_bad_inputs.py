@@ -488,10 +488,12 @@ def _(tmp_path):
     rows = grid(3)
     rows[0][TEV] = "<p>Hoe tevreden bent u in het algemeen over de training?</p>"
     f = write_csv(tmp_path / "hernoemd.csv", rows)
-    return Expect(validate(f), "hernoemd.csv", code=0,
-                  out=("unmatched columns (1): Hoe tevreden bent u in het algemeen over de training? | Response",
-                       "warning: headline question 'tevreden'"),
-                  not_out=("questions matched: aanraden, aspecten, organisatie, tevreden",))
+    # validate shows what it read, then stops as `agii run` would (it passed before, and run refused)
+    return Expect(validate(f), "hernoemd.csv", code=2,
+                  err=("headline question 'tevreden' matched no column in hernoemd.csv: % (heel) tevreden cannot be "
+                       "computed", "`agii run` refuses this", "expected an export with that question"),
+                  out=("unmatched columns (1): Hoe tevreden bent u in het algemeen over de training? | Response",),
+                  not_out=("questions matched: aanraden, aspecten, organisatie, tevreden", "warning: headline"))
 
 
 @case("question-renamed-other")
@@ -947,6 +949,32 @@ def _(tmp_path):
                        "expected demo: true, or a real export"), check=check)
 
 
+@case("inspect-draft-into-a-missing-folder")
+def _(tmp_path):
+    return Expect(["inspect", str(export_2030(tmp_path)), "--draft-codebook", str(tmp_path / "weg" / "nieuw.yaml")],
+                  "weg", err=("the folder for the draft codebook does not exist", "expected an existing folder"))
+
+
+@case("inspect-unknown-language")
+def _(tmp_path):
+    f = export_2030(tmp_path)
+    return Expect(["inspect", str(f), "--language", "zz"], "--language zz",
+                  err=("not a language the codebooks know", "expected one of nl, en, fr, ar, uk"))
+
+
+@case("number-on-a-scale-question")
+def _(tmp_path):
+    """A grid of ranks or numbers drafted as a matrix: the advice is not to add the number
+    to _common.yaml's scale (every survey would then read it as a scale point)."""
+    rows = grid(3)
+    rows[2][TEV] = "3"
+    rows[3][TEV + 1] = "Superblij"  # not every unknown answer a number: no numerical-value export
+    f = write_csv(tmp_path / "rangorde.csv", rows)
+    return Expect(validate(f), "rangorde.csv",
+                  err=("unknown answer '3' for question 'tevreden'", "a number on a scale question",
+                       "leave this question out of codebook vorming.yaml"))
+
+
 @case("params-unknown-key")
 def _(tmp_path):
     return _params_case(tmp_path, _good_params(tmp_path, invitd=100),
@@ -1168,6 +1196,10 @@ def assert_outcome(exp: Expect, code: int, out: str, err: str, elapsed: float) -
             assert s not in out, f"{s!r} in stdout:\n{out}"
         return
     assert code == exp.code, f"exit {code}, stdout:\n{out}\nstderr:\n{err}"
+    for s in exp.out:  # what a command printed before it stopped
+        assert s in out, f"{s!r} not in stdout:\n{out}"
+    for s in exp.not_out:
+        assert s not in out, f"{s!r} in stdout:\n{out}"
     lines = err.splitlines()
     assert len(lines) == 1, err
     line = lines[0]

@@ -122,6 +122,19 @@ def test_an_empty_other_column_is_still_no_option(codebooks, tmp_path):
     assert [o.label("nl") for o in book.questions["welke_talen_spreekt"].options] == ["Nederlands", "Frans"]
 
 
+def test_draft_of_a_real_export_names_grids_that_are_no_scale(codebooks, capsys):
+    """StarWars (a real export, no dates): its ranking and favourability grids are drafted
+    as matrices, which take only the scale points of _common.yaml: the draft says so, and
+    that its scale_by_year is this year's for want of dates."""
+    real = Path(__file__).resolve().parents[1].parent / "shared" / "real-exports" / "fivethirtyeight__data__StarWars.csv"
+    if not real.exists():
+        pytest.skip("../shared/real-exports is not beside the repository")
+    assert _draft(real, codebooks / "starwars.yaml") == 0
+    text = (codebooks / "starwars.yaml").read_text(encoding="utf-8")
+    assert "# NOT a satisfaction scale: please_rank_the, please_state_whether." in text
+    assert "note: no End Date or Start Date in the export: scale_by_year starts in" in capsys.readouterr().out
+
+
 def test_draft_labels_are_cut_after_a_whole_word():
     from agii_analysis.inspect_export import _short_label
 
