@@ -54,7 +54,8 @@ def _cmd_validate(args) -> int:
         edition = f", language edition {f.edition_language}" if f.edition_language else ""
         print(f"  {f.file}{where}: {f.rows} rows{edition}; questions matched: {', '.join(f.questions_matched)}")
         if f.unmatched_columns:
-            print(f"    unmatched columns ({len(f.unmatched_columns)}): {'; '.join(f.unmatched_columns[:5])}")
+            more = "; …" if len(f.unmatched_columns) > 5 else ""
+            print(f"    unmatched columns ({len(f.unmatched_columns)}): {'; '.join(f.unmatched_columns[:5])}{more}")
         if f.comment_columns:
             print(f"    comment columns: {'; '.join(f.comment_columns)}")
         if f.dropped_columns:
