@@ -579,11 +579,12 @@ def harmonise(
             hint = _numeric_hint([x for x, _ in unknown if x.file == u.file], numeric_files)
             more += hint
             on_scale = codebook.questions[u.question].type in ("scale", "matrix")
-            if not hint and on_scale and re.fullmatch(r"\s*\d+(\.0+)?\s*", u.label):
+            numbered = expected.startswith(("a whole number", "a position"))  # a numerical-value export
+            if not hint and not numbered and on_scale and re.fullmatch(r"\s*\d+(\.0+)?\s*", u.label):
                 expected += (" (a number on a scale question: is this a ranking or a grid of numbers? A scale or "
                              "matrix question takes the scale points of _common.yaml only: leave this question out "
                              f"of codebook {codebook.path.name})")
-            elif not hint and not expected.startswith(("a whole number", "a position")):
+            elif not hint and not numbered:
                 where_ = "_common.yaml (a scale point, or Geen mening / Niet van toepassing)" if on_scale else (
                     f"codebook {codebook.path.name} (or its option set in _common.yaml)")
                 expected += f" (a new wording of one of them: add `also: [{u.label}]` to that option in {where_})"

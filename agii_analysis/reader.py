@@ -577,6 +577,8 @@ _XML_CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S
 _XML_V = re.compile(rb"<(?:\w+:)?v\b[^>]*>(.*?)</(?:\w+:)?v>", re.S)
 _XML_T = re.compile(rb"<(?:\w+:)?t\b[^>]*>(.*?)</(?:\w+:)?t>", re.S)
 _XML_SI = re.compile(rb"<(?:\w+:)?si\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?si>)", re.S)
+_XML_RPH = re.compile(rb"<(?:\w+:)?rPh\b.*?</(?:\w+:)?rPh>", re.S)  # phonetic runs: not the cell's text
+_XML_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")  # OOXML's escape of characters XML cannot hold
 _PEEK_ROWS = 20
 
 
@@ -598,10 +600,17 @@ def _peek_sheets(raw: bytes) -> list[tuple[str, list[str | None]]] | None:
                 sheets.append((html.unescape(name.group(1).decode("utf-8")), _first_column(zf, part)))
             wanted = {int(v) for _, cells in sheets for kind, v in cells if kind == "s"}
             shared = _shared_strings(zf, max(wanted) + 1) if wanted else []
-    except (KeyError, ValueError, IndexError, zipfile.BadZipFile, OSError, zlib.error, UnicodeDecodeError):
+    except (KeyError, ValueError, TypeError, IndexError, zipfile.BadZipFile, OSError, zlib.error, UnicodeDecodeError):
         return None
-    return [(name, [(shared[int(v)] if kind == "s" else v) if kind else None for kind, v in cells])
+    return [(name, [((shared[int(v)].strip() or None) if kind == "s" else v) if kind else None for kind, v in cells])
             for name, cells in sheets]
+
+
+def _xml_text(inner: bytes) -> str:
+    """The text of a shared or inline string: its <t> runs without phonetic ones, entities
+    and _xHHHH_ escapes undone (as calamine reads it)."""
+    text = html.unescape(b"".join(_XML_T.findall(_XML_RPH.sub(b"", inner))).decode("utf-8"))
+    return _XML_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
 
 
 def _first_column(zf: zipfile.ZipFile, part: str) -> list[tuple[str | None, str | None]]:
@@ -627,15 +636,22 @@ def _first_column(zf: zipfile.ZipFile, part: str) -> list[tuple[str | None, str 
         if ref is not None and ref.group(1) != b"A":
             continue
         kind = re.search(rb'\st="([^"]*)"', cell.group(1))
+        kind = kind.group(1) if kind else b"n"
         inner = cell.group(2) or b""
-        if kind and kind.group(1) == b"inlineStr":
-            text = b"".join(_XML_T.findall(inner))
-        else:
-            value = _XML_V.search(inner)
-            text = value.group(1) if value else None
+        value = _XML_V.search(inner)
+        if kind == b"inlineStr":
+            text = _xml_text(inner).strip() or None
+        elif value is None or not value.group(1).strip():
+            text = None
+        elif kind == b"s":
+            cells[row_no - 1] = ("s", value.group(1).decode("ascii").strip())
+            continue
+        elif kind == b"n":  # a number as calamine's float, then as text (1.1412345601E10 -> 11412345601)
+            text = _text(float(value.group(1)))
+        else:  # str (a formula's text), b, e, d: as written
+            text = _XML_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), html.unescape(value.group(1).decode("utf-8"))).strip() or None
         if text is not None:
-            decoded = html.unescape(text.decode("utf-8")).strip()
-            cells[row_no - 1] = ("s" if kind and kind.group(1) == b"s" else "v", decoded or None)
+            cells[row_no - 1] = ("v", text)
     return cells
 
 
@@ -647,7 +663,7 @@ def _shared_strings(zf: zipfile.ZipFile, count: int) -> list[str]:
             data += chunk
             end = 0
             for m in _XML_SI.finditer(data):
-                found.append(html.unescape(b"".join(_XML_T.findall(m.group(1) or b"")).decode("utf-8")))
+                found.append(_xml_text(m.group(1) or b""))
                 end = m.end()
             data = data[end:]
     if len(found) < count:

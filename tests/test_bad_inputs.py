@@ -159,6 +159,7 @@ class Expect:
     file: str  # the file the error line (or stdout) must name
     code: int = 2
     err: tuple[str, ...] = ()  # substrings of the one error line
+    not_err: tuple[str, ...] = ()  # advice the error line must not give
     out: tuple[str, ...] = ()  # substrings of stdout (exit 0)
     not_out: tuple[str, ...] = ()
     check: Callable[[], None] | None = None  # more in-process assertions
@@ -609,7 +610,8 @@ def _(tmp_path):
     f = write_csv(tmp_path / "numeriek.csv", numeric_grid({TEV: "7"}))
     return Expect(validate(f, extra=["--numeric"]), "numeriek.csv",
                   err=("column M", "row 3", "unknown answer '7' for question 'tevreden'",
-                       "expected a position 1-6 (numerical-value export)"))
+                       "expected a position 1-6 (numerical-value export)"),
+                  not_err=("leave this question out",))  # a number is what this export holds
 
 
 @case("numeric-export-position-zero")
@@ -1207,6 +1209,8 @@ def assert_outcome(exp: Expect, code: int, out: str, err: str, elapsed: float) -
     assert exp.file in line, line
     for s in exp.err:
         assert s in line, f"{s!r} not in: {line}"
+    for s in exp.not_err:
+        assert s not in line, f"{s!r} in: {line}"
 
 
 @pytest.mark.parametrize("name", list(CASES))

@@ -584,6 +584,78 @@ def test_the_xml_peek_reads_column_a_as_calamine_does(tmp_path):
     assert [name for name, _ in peek] == ["Eén & twee", "Laag"]
 
 
+def _handmade_xlsx(path, sheets: dict[str, str], shared: list[str]):
+    """An XLSX zipped by hand, as Excel and Java tools write them (openpyxl writes inline
+    strings only): `sheets` maps a name to its <sheetData> XML, `shared` holds <si> bodies."""
+    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("[Content_Types].xml",
+                   '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+                   '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+                   '<Default Extension="xml" ContentType="application/xml"/>'
+                   '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+                   'spreadsheetml.sheet.main+xml"/>'
+                   + "".join(f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="application/vnd.'
+                             'openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>' for i in range(1, len(sheets) + 1))
+                   + '<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-'
+                   'officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
+        z.writestr("_rels/.rels", f'<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/'
+                   f'package/2006/relationships"><Relationship Id="rId1" Type="{rel}/officeDocument" '
+                   'Target="xl/workbook.xml"/></Relationships>')
+        z.writestr("xl/workbook.xml", f'<?xml version="1.0"?><workbook {ns} xmlns:r="{rel}"><sheets>'
+                   + "".join(f'<sheet name="{name}" sheetId="{i}" r:id="rId{i}"/>' for i, name in enumerate(sheets, 1))
+                   + "</sheets></workbook>")
+        z.writestr("xl/_rels/workbook.xml.rels", '<?xml version="1.0"?><Relationships xmlns="http://schemas.'
+                   'openxmlformats.org/package/2006/relationships">'
+                   + "".join(f'<Relationship Id="rId{i}" Type="{rel}/worksheet" Target="worksheets/sheet{i}.xml"/>'
+                             for i in range(1, len(sheets) + 1))
+                   + f'<Relationship Id="rId{len(sheets) + 1}" Type="{rel}/sharedStrings" Target="sharedStrings.xml"/>'
+                   "</Relationships>")
+        for i, data in enumerate(sheets.values(), 1):
+            z.writestr(f"xl/worksheets/sheet{i}.xml", f'<?xml version="1.0"?><worksheet {ns}><sheetData>{data}'
+                       "</sheetData></worksheet>")
+        z.writestr("xl/sharedStrings.xml", f'<?xml version="1.0"?><sst {ns} count="{len(shared)}" '
+                   f'uniqueCount="{len(shared)}">' + "".join(f"<si>{x}</si>" for x in shared) + "</sst>")
+    return path
+
+
+def test_the_xml_peek_reads_shared_strings_and_numbers_as_calamine_does(tmp_path):
+    """Shared strings (rich text runs, phonetic runs, xml:space, _x000D_ escapes, padding,
+    an empty index), Java-style numbers (1.1412345601E10) and inline strings: what decides
+    the sheet (a header, an id in column A) reads the same as through calamine."""
+    import python_calamine
+
+    import agii_analysis.reader as reader
+
+    shared = ["<t>Respondent ID</t>", '<r><t>Respondent</t></r><r><t xml:space="preserve"> ID</t></r>',
+              "<t>Resp</t><rPh sb=\"0\" eb=\"1\"><t>RESP</t></rPh><t>ondent ID</t>",
+              "<t> 11412345602 </t>", "<t>Respondent ID_x000D_</t>", "<t>Vraag</t>", "<t></t>"]
+
+    def cell(ref, kind, value):
+        return f'<c r="{ref}" t="{kind}"><v>{value}</v></c>' if kind else f'<c r="{ref}"><v>{value}</v></c>'
+
+    sheets = {
+        "Plain": '<row r="1">' + cell("A1", "s", 0) + cell("B1", "s", 5) + '</row><row r="3">'
+                 + cell("A3", "", "1.1412345601E10") + "</row>",
+        "Rich": '<row r="1">' + cell("A1", "s", 1) + "</row>",
+        "Phonetic": '<row r="1">' + cell("A1", "s", 2) + "</row>",
+        "Padded": '<row r="2">' + cell("A2", "s", 3) + "</row>",
+        "Escaped": '<row r="1">' + cell("A1", "s", 4) + "</row>",
+        "Odd": '<row r="1"><c r="A1" t="s"><v></v></c></row><row r="2">' + cell("A2", "s", 6)
+               + '<c r="B2" t="inlineStr"><is><t>11412345603</t></is></c></row>',
+    }
+    path = _handmade_xlsx(tmp_path / "hand.xlsx", sheets, shared)
+    peek = dict(reader._peek_sheets(path.read_bytes()))
+    book = python_calamine.CalamineWorkbook.from_path(str(path))
+    for name in sheets:
+        rows = book.get_sheet_by_name(name).to_python(skip_empty_area=False, nrows=20)
+        want = [reader._text(r[0]) if r else None for r in rows] + [None] * (20 - len(rows))
+        assert peek[name] == want, name
+    assert peek["Plain"][:3] == ["Respondent ID", None, "11412345601"] and peek["Padded"][1] == "11412345602"
+    assert peek["Phonetic"][0] == "Respondent ID" and peek["Escaped"][0] == "Respondent ID"  # _x000D_: a CR, stripped
+
+
 @pytest.mark.parametrize("peek", [True, False], ids=["xml-peek", "calamine"])
 def test_choosing_a_sheet_the_same_with_or_without_the_xml_peek(tmp_path, monkeypatch, peek):
     """The sheet is chosen from the first rows in each sheet's XML; where the XML cannot be
@@ -592,6 +664,12 @@ def test_choosing_a_sheet_the_same_with_or_without_the_xml_peek(tmp_path, monkey
 
     if not peek:
         monkeypatch.setattr(reader, "_peek_sheets", lambda raw: None)
+    else:  # the peek decides: calamine is not asked about any visible sheet
+
+        def refuse(wb, name):
+            raise AssertionError(f"calamine asked about sheet {name!r}")
+        monkeypatch.setattr(reader, "_starts_with_id_header", refuse)
+        monkeypatch.setattr(reader, "_holds_ids", refuse)
     rows = export_rows([("Vraag", ["Response"])], [meta(1) + ["Ja"]])
     chosen = write_xlsx(tmp_path / "a.xlsx", sheets={
         "Samenvatting": ([["Overzicht"], ["Aantal", 1]], "visible"), "Data": (rows, "visible"),
