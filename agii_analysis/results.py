@@ -712,6 +712,12 @@ def _setup_warnings(params: Params, codebook: Codebook, prev: "_Previous | None"
                    f"last year is computed from it" + ("" if params.previous is not None else
                                                         "; give last year's published figures as previous: in "
                                                         f"{params.path.name}"))
+    elif (prev is None and pp is None and not params.demo and codebook.first_year != params.year
+          and params.year - 1 >= min(codebook.scale_by_year)):  # a real year, with nothing to compare with
+        out.append(f"no change on last year: there is no {params.year - 1}/{params.path.name} beside "
+                   f"{params.year}/ in {_rel(params.path.parent.parent)} and no previous: in {params.path.name} "
+                   "(give last year's published figures there, or first_year in the codebook if this is its first "
+                   "edition); the report says there is no comparison")
     if params.demo and params.inputs and not any(is_demo_export(i.file) for i in params.inputs):
         out.append(f"{params.path.name} says demo: true, but no input is a demo export under data/raw/demo/: the "
                    "report calls its answers invented; remove demo: true for real data")

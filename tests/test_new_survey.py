@@ -316,3 +316,33 @@ def test_real_data_is_never_compared_with_last_years_demo_data(tmp_path):
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
     warned = _setup_warnings(load_params(path), book, None)
     assert any(w.startswith("vorming.yaml says demo: true, but no input is a demo export") for w in warned), warned
+
+
+def test_a_real_year_with_nothing_to_compare_with_says_so(tmp_path):
+    """No last year's params file beside this one and no previous: the run says so on the
+    command line (the report only says there is no comparison); not for the demo, not for
+    a survey's first edition."""
+    from agii_analysis.params import REPO_ROOT, load_params
+    from agii_analysis.results import _setup_warnings
+
+    real = tmp_path / "vorming_2023.csv"
+    shutil.copy(REPO_ROOT / "data" / "raw" / "demo" / "2023" / "vorming_2023_numeriek.csv", real)
+    path = tmp_path / "params" / "2023" / "vorming.yaml"
+    path.parent.mkdir(parents=True)
+    data = {"survey": "vorming", "year": 2023, "inputs": [{"file": str(real), "values": "numeric"}], "invited": 2250}
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    book = load_codebook("vorming")
+    assert _setup_warnings(load_params(path), book, None) == [
+        f"no change on last year: there is no 2022/vorming.yaml beside 2023/ in {tmp_path / 'params'} and no "
+        "previous: in vorming.yaml (give last year's published figures there, or first_year in the codebook if this "
+        "is its first edition); the report says there is no comparison"]
+    assert _setup_warnings(load_params(REPO_ROOT / "params" / "2021" / "vorming.yaml"), book, None) == []  # demo
+    first = load_codebook("na_test_mo")
+    assert first.first_year == 2022  # its first edition: nothing to compare with, and nothing to say
+    test = tmp_path / "na_test_mo_2022.csv"
+    shutil.copy(REPO_ROOT / "data" / "raw" / "demo" / "2022" / "na_test_mo_2022.csv", test)
+    other = tmp_path / "params" / "2022" / "na_test_mo.yaml"
+    other.parent.mkdir()
+    other.write_text(yaml.safe_dump({"survey": "na_test_mo", "year": 2022, "inputs": [{"file": str(test)}],
+                                     "invited": 900}), encoding="utf-8")
+    assert _setup_warnings(load_params(other), first, None) == []
