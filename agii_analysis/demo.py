@@ -45,7 +45,6 @@ from .errors import AgiiError
 from .params import DEMO_EXPORTS, REPO_ROOT
 from .prepare import file_sha256, package_hash
 
-DEMO_ROOT = DEMO_EXPORTS
 SPEC_PATH = REPO_ROOT / "demo" / "spec.yaml"
 NA = -1  # "not answered" in the coded table
 
@@ -723,7 +722,7 @@ def load_spec(path: Path = SPEC_PATH) -> dict:
         raise AgiiError(f"cannot read the demo spec ({exc})", file=path) from None
 
 
-def write_demo(root: Path = DEMO_ROOT, spec_path: Path = SPEC_PATH) -> list[Path]:
+def write_demo(root: Path = DEMO_EXPORTS, spec_path: Path = SPEC_PATH) -> list[Path]:
     """Write every demo export under `root/<year>/` plus `root/planted_private.json`.
 
     Everything is built and checked in memory first; only then is `root` removed and
@@ -765,7 +764,7 @@ def write_demo(root: Path = DEMO_ROOT, spec_path: Path = SPEC_PATH) -> list[Path
 MANIFEST_NAME = "demo_manifest.json"
 
 
-def demo_up_to_date(root: Path = DEMO_ROOT, spec_path: Path = SPEC_PATH) -> list[Path] | None:
+def demo_up_to_date(root: Path = DEMO_EXPORTS, spec_path: Path = SPEC_PATH) -> list[Path] | None:
     """The export paths if `root` holds exactly what `write_demo` would write now (same
     recipe, every file present and unaltered, nothing else); else None."""
     root = Path(root)

@@ -116,7 +116,7 @@ class _Target:
     kind: str  # label | option | text | nps
 
 
-def _cells_are(values: pa.Array, label: str) -> bool:
+def cells_are(values: pa.Array, label: str) -> bool:
     """Every filled cell holds `label` (normalised): an option's own column."""
     return all(normalise_text(v) == label for v in pc.unique(values.drop_null()).to_pylist())
 
@@ -205,7 +205,7 @@ def _match_columns(export: RawExport, codebook: Codebook, year: int):
         for col in cols:
             sub = normalise_text(col.sub)
             if sub in option_by_label and is_other_column(col.sub) and (
-                    condensed or not _cells_are(export.cells[col.key], sub)):
+                    condensed or not cells_are(export.cells[col.key], sub)):
                 # "Andere" is an option's label and a wording of "Other (please specify)": beside
                 # a Response column, or holding typed texts, it is the Other column
                 targets[col.key] = _Target(q, "other", "text")

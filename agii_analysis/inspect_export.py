@@ -15,7 +15,7 @@ import pandas as pd
 import yaml
 
 from .codebook import load_common, normalise_text
-from .harmonise import is_other_column
+from .harmonise import cells_are, is_other_column
 from .reader import RawExport
 
 _OPEN = {"open-ended response", "open antwoord"}
@@ -40,11 +40,6 @@ def _distinct(series_list) -> list[str]:
     return list(seen)
 
 
-def _own_label(cells: pd.Series, sub: str) -> bool:
-    """Every filled cell holds the column's own row-2 label (an option's column)."""
-    return bool(cells.dropna().map(normalise_text).eq(normalise_text(sub)).all())
-
-
 def detect_questions(export: RawExport) -> list[DetectedQuestion]:
     groups: dict[str, list] = {}
     for col in export.columns:
@@ -55,7 +50,8 @@ def detect_questions(export: RawExport) -> list[DetectedQuestion]:
         # so): the question's type and options come from its other columns
         condensed = any(normalise_text(c.sub) in _RESPONSE for c in cols)
         cols = [c for c in cols if not (is_other_column(c.sub) and (
-            condensed or export.answers[c.key].isna().all() or not _own_label(export.answers[c.key], c.sub)))] or cols
+            condensed or export.cells[c.key].null_count == len(export.cells[c.key])
+            or not cells_are(export.cells[c.key], normalise_text(c.sub))))] or cols
         series = [export.answers[c.key] for c in cols]
         answered = int(pd.concat(series, axis=1).notna().any(axis=1).sum())
         subs = [normalise_text(c.sub) for c in cols]
@@ -73,7 +69,7 @@ def detect_questions(export: RawExport) -> list[DetectedQuestion]:
             items = []
         else:
             # one column per label: multi-select / expanded single (cell == sub label) or matrix
-            own_label = all(_own_label(s, c.sub) for s, c in zip(series, cols))
+            own_label = all(cells_are(export.cells[c.key], normalise_text(c.sub)) for c in cols)
             if own_label:
                 per_row = pd.concat(series, axis=1).notna().sum(axis=1)
                 qtype = "multi" if (per_row > 1).any() else "single"

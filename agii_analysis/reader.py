@@ -71,8 +71,8 @@ class RawExport:
     dropped: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     label: str | None = None  # its name in messages when another input has the same base name
-    unread_sheets: tuple[tuple[str, bool], ...] = ()  # when a sheet was named: other visible sheets with
-    # respondent rows, (name, starts with the respondent id header)
+    unread_sheets: tuple[tuple[str, bool], ...] = ()  # other visible sheets with respondent rows,
+    # (name, starts with the respondent id header): not read
 
     @property
     def name(self) -> str:
@@ -477,10 +477,10 @@ def _open_workbook(raw: bytes, where: _Where, is_zip: bool) -> python_calamine.C
 
 
 def _choose_sheet(wb: python_calamine.CalamineWorkbook, sheet: str | int | None,
-                  where: _Where, warnings: list[str], peek: dict | None = None) -> str:
+                  where: _Where, column_a=None) -> str:
     """The sheet to read: the asked one, the only visible one, or the only visible one
-    that starts with a respondent id header (then other visible sheets whose rows start
-    with a respondent id are named in a warning: respondents pasted there are left out)."""
+    that starts with a respondent id header. `column_a(name)`: the sheet's column A (rows
+    1-20), from `_column_a`."""
     names = list(wb.sheet_names)
     if sheet is not None:
         if isinstance(sheet, int) and not isinstance(sheet, bool):
@@ -493,18 +493,10 @@ def _choose_sheet(wb: python_calamine.CalamineWorkbook, sheet: str | int | None,
     visible = [m.name for m in wb.sheets_metadata
                if m.visible == python_calamine.SheetVisibleEnum.Visible
                and m.typ == python_calamine.SheetTypeEnum.WorkSheet]
-
-    peek = peek or {}  # visible sheets' column A from their XML (calamine would parse each whole)
+    column_a = column_a or functools.partial(_calamine_column_a, wb)
 
     def starts_right(name: str) -> bool:
-        if name in peek:
-            return bool(peek[name] and peek[name][0] and _meta_role(_clean_header(peek[name][0])) == "respondent_id")
-        return _starts_with_id_header(wb, name)
-
-    def holds_ids(name: str) -> bool:
-        if name in peek:
-            return any(_RESPONDENT_ID_CELL.fullmatch(c or "") for c in peek[name])
-        return _holds_ids(wb, name)
+        return _is_id_header(column_a(name))
 
     if len(visible) == 1:
         if len(names) > 1 and not starts_right(visible[0]):
@@ -520,12 +512,7 @@ def _choose_sheet(wb: python_calamine.CalamineWorkbook, sheet: str | int | None,
         raise where.error("has no visible worksheet", expected="a sheet with the responses")
     candidates = [name for name in visible if starts_right(name)]
     if len(candidates) == 1:
-        others = [name for name in visible if name != candidates[0] and holds_ids(name)]
-        if others:
-            warnings.append(f"sheet(s) {', '.join(map(repr, others))} hold rows that start with a respondent id "
-                            f"but were not read: only {candidates[0]!r} starts with {_RESPONDENT_HEADERS}; "
-                            "respondents added on another sheet belong in the responses sheet")
-        return candidates[0]
+        return candidates[0]  # other sheets with respondent rows: _other_id_sheets
     which = "several" if candidates else "none"
     raise where.error(
         f"has {len(visible)} visible sheets ({', '.join(map(repr, visible))}) and {which} of "
@@ -534,41 +521,41 @@ def _choose_sheet(wb: python_calamine.CalamineWorkbook, sheet: str | int | None,
     )
 
 
-def _starts_with_id_header(wb: python_calamine.CalamineWorkbook, name: str) -> bool:
-    first = wb.get_sheet_by_name(name).to_python(skip_empty_area=False, nrows=1)
-    return bool(first and first[0] and _meta_role(_clean_header(first[0][0])) == "respondent_id")
+def _is_id_header(column_a: list[str | None]) -> bool:
+    """A1 is the respondent id header (a sheet laid out as an export)."""
+    return bool(column_a and column_a[0] and _meta_role(_clean_header(column_a[0])) == "respondent_id")
 
 
-def _holds_ids(wb: python_calamine.CalamineWorkbook, name: str) -> bool:
-    """Respondent rows on that sheet (with or without the header rows): a copy of the
-    export, or respondents pasted on a sheet of their own."""
-    rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False, nrows=20)
-    return any(row and _RESPONDENT_ID_CELL.fullmatch(_text(row[0]) or "") for row in rows)
+def _has_id_rows(column_a: list[str | None]) -> bool:
+    """A respondent id in column A of the first rows: respondents, with or without the
+    header rows (a copy of the export, or rows pasted on a sheet of their own)."""
+    return any(_RESPONDENT_ID_CELL.fullmatch(c or "") for c in column_a)
 
 
-def _other_id_sheets(raw: bytes, chosen: str, where: _Where, is_zip: bool) -> list[tuple[str, bool]]:
-    """The sheet was named (params `sheet:`, --sheet): the other visible sheets holding
-    respondent rows, whose respondents are not read, each with whether it starts with the
-    respondent id header. An XLSX is looked at in its XML (the first rows only: calamine
-    would parse every other sheet whole); anything else through calamine."""
-    peek = _peek_sheets(raw) if is_zip else None
-    if peek is not None:
-        found = []
-        for name, cells in peek:
-            header = bool(cells and cells[0] and _meta_role(_clean_header(cells[0])) == "respondent_id")
-            if name != chosen and (header or any(_RESPONDENT_ID_CELL.fullmatch(c or "") for c in cells)):
-                found.append((name, header))
-        return found
-    wb = _open_workbook(raw, where, is_zip)
-    found = []
-    for m in wb.sheets_metadata:
-        if (m.name == chosen or m.visible != python_calamine.SheetVisibleEnum.Visible
-                or m.typ != python_calamine.SheetTypeEnum.WorkSheet):
-            continue
-        header = _starts_with_id_header(wb, m.name)
-        if header or _holds_ids(wb, m.name):
-            found.append((m.name, header))
-    return found
+def _calamine_column_a(wb: python_calamine.CalamineWorkbook, name: str) -> list[str | None]:
+    rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False, nrows=_PEEK_ROWS)
+    return [_text(row[0]) if row else None for row in rows]
+
+
+def _column_a(raw: bytes, is_zip: bool, workbook):
+    """(visible worksheets, name -> column A of rows 1-20). An XLSX is looked at in its
+    XML (the first rows only: calamine parses a sheet whole even for one row); anything
+    else, and a sheet the XML peek does not cover (a hidden one), through calamine.
+    `workbook`: the open calamine workbook, or a function that opens it (only if needed)."""
+    peek = dict(_peek_sheets(raw) or []) if is_zip else {}
+    wb = functools.cache(workbook if callable(workbook) else lambda: workbook)
+    calamine = functools.cache(lambda name: _calamine_column_a(wb(), name))
+    visible = list(peek) if peek else [
+        m.name for m in wb().sheets_metadata
+        if m.visible == python_calamine.SheetVisibleEnum.Visible and m.typ == python_calamine.SheetTypeEnum.WorkSheet]
+    return visible, lambda name: peek[name] if name in peek else calamine(name)
+
+
+def _other_id_sheets(chosen: str, visible: list[str], column_a) -> list[tuple[str, bool]]:
+    """The other visible sheets holding respondent rows, whose respondents are not read,
+    each with whether it starts with the respondent id header."""
+    return [(name, _is_id_header(column_a(name))) for name in visible
+            if name != chosen and (_is_id_header(column_a(name)) or _has_id_rows(column_a(name)))]
 
 
 _XML_SHEET = re.compile(rb"<(?:\w+:)?sheet\b[^>]*>")
@@ -606,21 +593,25 @@ def _peek_sheets(raw: bytes) -> list[tuple[str, list[str | None]]] | None:
             for name, cells in sheets]
 
 
+def _unxml(text: bytes) -> str:
+    """XML text as calamine reads it: entities and OOXML's _xHHHH_ escapes undone."""
+    return _XML_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), html.unescape(text.decode("utf-8")))
+
+
 def _xml_text(inner: bytes) -> str:
-    """The text of a shared or inline string: its <t> runs without phonetic ones, entities
-    and _xHHHH_ escapes undone (as calamine reads it)."""
-    text = html.unescape(b"".join(_XML_T.findall(_XML_RPH.sub(b"", inner))).decode("utf-8"))
-    return _XML_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
+    """The text of a shared or inline string: its <t> runs, without phonetic ones."""
+    return _unxml(b"".join(_XML_T.findall(_XML_RPH.sub(b"", inner))))
 
 
 def _first_column(zf: zipfile.ZipFile, part: str) -> list[tuple[str | None, str | None]]:
     """(kind, text) of the column A cell of sheet rows 1-20: kind "s" holds a shared-string
     index, "v" the cell's own text; (None, None) for a blank cell."""
-    data = b""
+    data, rows = b"", 0
     with zf.open(part) as fh:
         while chunk := fh.read(1 << 16):
             data += chunk
-            if len(re.findall(rb"</(?:\w+:)?row>", data)) > _PEEK_ROWS or len(data) > 1 << 23:
+            rows += len(re.findall(rb"</(?:\w+:)?row>", chunk))  # one cut by the chunk's end: read one more
+            if rows > _PEEK_ROWS or len(data) > 1 << 23:
                 break
     cells: list[tuple[str | None, str | None]] = [(None, None)] * _PEEK_ROWS
     row_no = 0
@@ -649,7 +640,7 @@ def _first_column(zf: zipfile.ZipFile, part: str) -> list[tuple[str | None, str 
         elif kind == b"n":  # a number as calamine's float, then as text (1.1412345601E10 -> 11412345601)
             text = _text(float(value.group(1)))
         else:  # str (a formula's text), b, e, d: as written
-            text = _XML_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), html.unescape(value.group(1).decode("utf-8"))).strip() or None
+            text = _unxml(value.group(1)).strip() or None
         if text is not None:
             cells[row_no - 1] = ("v", text)
     return cells
@@ -680,22 +671,27 @@ def unread_sheets_warning(sheets: list[tuple[str, bool]] | tuple[tuple[str, bool
               "rows without the two header rows belong in the responses sheet" if not headed else
               f"list {', '.join(map(repr, headed))} as an input of its own; rows without the two header rows "
               "belong in the responses sheet")
-    return (f"sheet(s) {names} also hold rows that start with a respondent id but were not read: only the sheet "
-            f"asked for, {chosen!r}, was; if they are respondents of this survey-year, {advice}")
+    return (f"sheet(s) {names} also hold rows that start with a respondent id but were not read: only sheet "
+            f"{chosen!r} was; if they are respondents of this survey-year, {advice}")
 
 
 def _read_xlsx(raw: bytes, sheet: str | int | None, where: _Where,
-               is_zip: bool, warnings: list[str]) -> tuple[list[pa.Array], str]:
+               is_zip: bool) -> tuple[list[pa.Array], str, list[tuple[str, bool]]]:
+    """The chosen sheet's columns, its name, and the other visible sheets with respondent
+    rows (not read: named in a warning)."""
     scan = _scan_soon(raw, _sheet_index(_sheet_names(raw), sheet)) if is_zip else None
     fast = _xlsx_arrow(raw, sheet) if is_zip else None
     if fast is not None:
         where.sheet = fast[1]
         _check_cells(raw, fast[2], scan, where)
-        return fast[:2]
+        if len(_sheet_names(raw)) < 2:
+            return fast[0], fast[1], []
+        opened = functools.partial(_open_workbook, raw, where, is_zip)
+        return fast[0], fast[1], _other_id_sheets(fast[1], *_column_a(raw, is_zip, opened))
     # the slow path, and the one that explains what is wrong with a workbook
     wb = _open_workbook(raw, where, is_zip)
-    peek = dict(_peek_sheets(raw) or []) if is_zip and sheet is None and len(wb.sheet_names) > 1 else None
-    name = _choose_sheet(wb, sheet, where, warnings, peek)
+    visible, column_a = _column_a(raw, is_zip, wb) if len(wb.sheet_names) > 1 else ([], None)
+    name = _choose_sheet(wb, sheet, where, column_a)
     where.sheet = name
     try:
         rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
@@ -703,7 +699,7 @@ def _read_xlsx(raw: bytes, sheet: str | int | None, where: _Where,
         raise where.error(f"{_DAMAGED}: {exc}") from exc
     if is_zip:
         _check_cells(raw, wb.sheet_names.index(name), scan, where)
-    return _columns_of_rows(rows), name
+    return _columns_of_rows(rows), name, _other_id_sheets(name, visible, column_a) if column_a else []
 
 
 def _xlsx_arrow(raw: bytes, sheet: str | int | None) -> tuple[list[pa.Array], str, int] | None:
@@ -1255,9 +1251,8 @@ def _read(path: Path, sheet: str | int | None, where: _Where) -> RawExport:
     if is_zip or is_ole:
         if suffix == ".csv":
             warnings.append(f"{path.name} is named .csv but is a workbook: read as XLSX")
-        grid, sheet_name = _read_xlsx(raw, sheet, where, is_zip, warnings)
+        grid, sheet_name, unread = _read_xlsx(raw, sheet, where, is_zip)
         encoding = None
-        unread = _other_id_sheets(raw, sheet_name, where, is_zip) if sheet is not None else []
         if unread:
             warnings.append(unread_sheets_warning(unread, sheet_name))
     else:

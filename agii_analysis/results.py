@@ -23,7 +23,7 @@ from .codebook import NO_OPINION, NOT_APPLICABLE, Codebook, load_codebook
 from .errors import AgiiError
 from .files import atomic_write_text
 from .harmonise import Harmonised
-from .params import REPO_ROOT, Params, is_demo_export, load_params, params_path
+from .params import Params, _rel, is_demo_export, load_params, params_path
 from .prepare import hashes_by_name, input_hashes, prepare
 
 SCHEMA = "agii-results/3"  # 2: figures on too few answers are flagged `suppressed`; 3: themes carry their `base`
@@ -659,7 +659,6 @@ def compute(params: Params | str | Path, harmonised: Harmonised | None = None) -
 def _check_inputs(params: Params, codebook: Codebook, h: Harmonised) -> None:
     """What the params file and the exports contradict each other on: stop with the key."""
     from .harmonise import key_questions_missing
-    from .params import _rel
 
     where = _rel(params.path)
     for problem in key_questions_missing(codebook, params.year, h.files):
@@ -722,13 +721,6 @@ def _setup_warnings(params: Params, codebook: Codebook, prev: "_Previous | None"
         out.append(f"{params.path.name} says demo: true, but no input is a demo export under data/raw/demo/: the "
                    "report calls its answers invented; remove demo: true for real data")
     return out
-
-
-def _rel(path: Path) -> str:
-    try:
-        return Path(path).resolve().relative_to(REPO_ROOT).as_posix()
-    except ValueError:
-        return str(path)
 
 
 def _unmatched_invited_by(params: Params, used: pd.DataFrame) -> list[str]:

@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 from . import _fastimport  # noqa: F401  (before nbformat imports jsonschema)
-from .params import REPO_ROOT
+from .params import REPO_ROOT, _rel
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 IGNORE_TAG = "nbval-ignore-output"
@@ -64,19 +64,12 @@ def store_templates(paths: list[Path] | None = None) -> None:
             nb = tidy(nbformat.read(tmp, as_version=4))
             nb.cells = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
             if _sanitized(nbformat.writes(nb)).strip() == _sanitized(path.read_text(encoding="utf-8")).strip():
-                print(f"unchanged {_shown(path)} (only the run time and versions differ)")
+                print(f"unchanged {_rel(path)} (only the run time and versions differ)")
                 continue  # no diff that nbval would not ignore: the file stays as it is
             nbformat.write(nb, path)
         finally:
             tmp.unlink(missing_ok=True)
-        print(f"stored {_shown(path)}")
-
-
-def _shown(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(REPO_ROOT))
-    except ValueError:
-        return str(path)
+        print(f"stored {_rel(path)}")
 
 
 def _sanitized(text: str) -> str:
@@ -108,24 +101,18 @@ def check_template(path: Path, require_outputs: bool = True) -> list[str]:
         return [f"parameters cell does not run: {exc}"]
     pfile = defaults.get("params_file")
     if pfile is not None:
-        p = REPO_ROOT / pfile
         try:
-            demo = bool((yaml.safe_load(p.read_text(encoding="utf-8")) or {}).get("demo"))
+            data = yaml.safe_load((REPO_ROOT / pfile).read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError):
-            demo = False
-        if not demo:
+            data = None
+        data = data if isinstance(data, dict) else {}
+        if not data.get("demo"):
             problems.append(f"default params_file {pfile} is not a demo parameter file (demo: true)")
-    survey = defaults.get("survey")
-    if pfile is not None and survey != path.stem:  # a copied template not yet adapted
-        problems.append(f"survey = {survey!r} in the parameters cell, but the template is {path.name}: "
-                        f"set survey = {path.stem!r} (and params_file to a demo file of {path.stem})")
-    elif pfile is not None:
-        try:
-            named = (yaml.safe_load((REPO_ROOT / pfile).read_text(encoding="utf-8")) or {}).get("survey")
-        except (OSError, yaml.YAMLError, AttributeError):
-            named = None
-        if named is not None and named != path.stem:
-            problems.append(f"default params_file {pfile} is of survey {named!r}, not {path.stem!r}")
+        if defaults.get("survey") != path.stem:  # a copied template not yet adapted
+            problems.append(f"survey = {defaults.get('survey')!r} in the parameters cell, but the template is "
+                            f"{path.name}: set survey = {path.stem!r} (and params_file to a demo file of {path.stem})")
+        elif data.get("survey") not in (None, path.stem):
+            problems.append(f"default params_file {pfile} is of survey {data['survey']!r}, not {path.stem!r}")
     if defaults.get("results_file"):
         problems.append("default results_file must be None (the template computes from the demo parameters)")
     text = "\n".join(

@@ -251,7 +251,7 @@ def test_sheets_of_one_workbook_listed_as_inputs_are_not_called_unread(tmp_path)
     one = harmonise([(read_export(path, sheet="Online"), InputFile(path, "Online"))], cb, 2022)
     assert [w for w in one.warnings if "not read" in w] == [
         "vorming.xlsx: sheet(s) 'Fysiek', 'Extra' also hold rows that start with a respondent id but were not "
-        "read: only the sheet asked for, 'Online', was; if they are respondents of this survey-year, list that "
+        "read: only sheet 'Online' was; if they are respondents of this survey-year, list that "
         "sheet as an input of its own"]
     with pytest.raises(AgiiError) as e:  # an error in the second sheet names that sheet
         bad = [openpyxl.load_workbook(path)]

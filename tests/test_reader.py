@@ -545,8 +545,8 @@ def test_a_named_sheet_names_the_other_sheets_holding_respondents(tmp_path, monk
     assert raw.sheet == "2023" and len(raw.meta) == 1
     assert raw.unread_sheets == (("2022", True), ("Nalevering", False))
     assert raw.warnings == [
-        "sheet(s) '2022', 'Nalevering' also hold rows that start with a respondent id but were not read: only the "
-        "sheet asked for, '2023', was; if they are respondents of this survey-year, list '2022' as an input of its "
+        "sheet(s) '2022', 'Nalevering' also hold rows that start with a respondent id but were not read: only "
+        "sheet '2023' was; if they are respondents of this survey-year, list '2022' as an input of its "
         "own; rows without the two header rows belong in the responses sheet"]
     assert read_export(path, sheet="2022").unread_sheets == (("2023", True), ("Nalevering", False))
     monkeypatch.setattr(reader, "_peek_sheets", lambda raw: None)  # the calamine way
@@ -668,8 +668,7 @@ def test_choosing_a_sheet_the_same_with_or_without_the_xml_peek(tmp_path, monkey
 
         def refuse(wb, name):
             raise AssertionError(f"calamine asked about sheet {name!r}")
-        monkeypatch.setattr(reader, "_starts_with_id_header", refuse)
-        monkeypatch.setattr(reader, "_holds_ids", refuse)
+        monkeypatch.setattr(reader, "_calamine_column_a", refuse)
     rows = export_rows([("Vraag", ["Response"])], [meta(1) + ["Ja"]])
     chosen = write_xlsx(tmp_path / "a.xlsx", sheets={
         "Samenvatting": ([["Overzicht"], ["Aantal", 1]], "visible"), "Data": (rows, "visible"),
