@@ -477,9 +477,8 @@ def _improvement(r: Results) -> str:
 
 def _themes(r: Results) -> Table:
     df = r.themes
-    count = "n" if "n" in df.columns else "count"  # theme_table says n, the empty fallback count
-    df = _suppress(df, [count, "base", "share", "lo", "hi"])
-    cols = [Column("label", "Thema"), Column(count, "Aantal antwoorden", "count"),
+    df = _suppress(df, ["n", "base", "share", "lo", "hi"])  # THEME_COLUMNS, also when empty
+    cols = [Column("label", "Thema"), Column("n", "Aantal antwoorden", "count"),
             Column("base", "Antwoorden op de open vraag (noemer)", "count"),
             Column("share", "Aandeel van de antwoorden", "pct1"), *_ci(kind="pct1", decimals=None),
             Column("theme", "Code thema")]

@@ -46,7 +46,7 @@ from matplotlib.transforms import Bbox
 from .errors import AgiiError
 from .files import atomic_write_bytes
 from .results import MONTHS_NL, QUADRANTS
-from .themes import UNCODED
+from .themes import NOTHING_THEME, UNCODED
 
 __all__ = [
     "DUTCH", "FONT", "WIDTH_CM", "SCALE_COLOURS", "SCALE_HATCHES", "NPS_COLOURS", "OKABE_ITO",
@@ -632,9 +632,10 @@ def themes_chart(themes: pd.DataFrame, title: str, source: str) -> Figure:
     shares = themes["share"].astype(float)
     if (shares.dropna() > 1.0 + 1e-9).any():
         raise AgiiError("theme shares above 1", expected="shares as fractions 0..1 (themes.theme_table)")
-    coded = themes[themes["theme"] != UNCODED].copy()
+    apart = (NOTHING_THEME, UNCODED)  # no improvement points: below the ranked ones, muted (as in the text)
+    coded = themes[~themes["theme"].isin(apart)].copy()
     coded = coded.sort_values("share", ascending=False, kind="stable", na_position="last")
-    sel = pd.concat([coded, themes[themes["theme"] == UNCODED]], ignore_index=True)
+    sel = pd.concat([coded, *(themes[themes["theme"] == t] for t in apart)], ignore_index=True)
     has_ci = "lo" in sel.columns and "hi" in sel.columns
     pct = (100 * sel["share"].astype(float)).tolist()
     los = (100 * sel["lo"].astype(float)).tolist() if has_ci else [math.nan] * len(sel)
@@ -648,7 +649,7 @@ def themes_chart(themes: pd.DataFrame, title: str, source: str) -> Figure:
     with _style():
         fig = _figure(height)
         ax = fig.subplots()
-        colours = [NO_DATA if t == UNCODED else BAR for t in sel["theme"]]
+        colours = [NO_DATA if t in apart else BAR for t in sel["theme"]]
         # Theme shares are often small: zoom the axis to the largest bar or interval (in steps of 10 %).
         top = max([v for v in pct + his if not _missing(v)] or [0])
         xmax = min(100.0, max(20.0, 10 * math.ceil(top / 10 + 0.05)))

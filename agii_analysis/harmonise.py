@@ -85,6 +85,7 @@ class Harmonised:
     files: list[FileSummary]
     unknown_labels: list[UnknownLabel]
     warnings: list[str]
+    inputs: dict[str, str] = field(default_factory=dict)  # display name -> sha256, when prepare() hashed them
 
     @property
     def accounting(self) -> dict:

@@ -126,11 +126,12 @@ def prepare(params: Params | str | Path, root: Path | None = None, use_cache: bo
                     pd.read_parquet(paths["responses"]), pd.read_parquet(paths["respondents"]),
                     [FileSummary(**f) for f in meta["files"]],
                     [UnknownLabel(**u) for u in meta["accounting"]["unknown_labels"]],
-                    meta["warnings"],
+                    meta["warnings"], hashes_by_name(hashes),
                 )
         except (OSError, ValueError, KeyError, TypeError):
             pass  # a damaged cache is rebuilt
     h = harmonise_params(params)
+    h.inputs = hashes_by_name(hashes)  # the provenance takes them from here: each input hashed once
     save(h, root, key, hashes)
     return h
 

@@ -19,7 +19,7 @@ from . import charts, stats
 from .errors import AgiiError
 from .params import REPO_ROOT, find_params, load_params
 from .results import LANGUAGE_BREAKDOWN, LANGUAGE_NAMES, SCALE_BREAK_CAVEAT, Results, compute, sort_for_overview
-from .themes import UNCODED
+from .themes import NOTHING_THEME, UNCODED
 
 SOURCE = "Bron: Agentschap Integratie en Inburgering, {title} {year}"
 
@@ -470,7 +470,6 @@ def themes_chart(res: Results):
     return _png(charts.themes_chart(t, title=f"Verbeterpunten {res.year}", source=_source(res)))
 
 
-NOTHING_THEME = "niets"  # _themes.yaml: answers saying nothing needs improving
 NO_IMPROVEMENT = "Deze bevraging heeft geen open vraag naar verbeterpunten (codeboek: `improvement`)."
 
 

@@ -636,7 +636,8 @@ def compute(params: Params | str | Path, harmonised: Harmonised | None = None) -
     themes, quotes = _themes(h, params, codebook, threshold)
 
     provenance = {
-        "inputs": [{"file": name, "sha256": sha} for name, sha in hashes_by_name(input_hashes(params)).items()],
+        "inputs": [{"file": name, "sha256": sha}
+                   for name, sha in (h.inputs or hashes_by_name(input_hashes(params))).items()],
         "params": params.to_dict(),
         "codebook": codebook.path.name,
         "versions": _versions(),

@@ -27,6 +27,7 @@ __all__ = [
     "LANGUAGES",
     "MAX_CODED_CHARS",
     "QUOTE_MAX_CHARS",
+    "NOTHING_THEME",
     "UNCODED",
     "Theme",
     "ThemeBook",
@@ -44,6 +45,7 @@ __all__ = [
 LANGUAGES = ("nl", "en", "fr", "ar", "uk")
 PRIMARY = "nl"
 UNCODED = "ongecodeerd"
+NOTHING_THEME = "niets"  # _themes.yaml: answers saying nothing needs improving, no improvement point
 UNCODED_LABEL = "Niet gecodeerd"
 # Only the start of an answer is coded: a pasted 10 MB text must not cost minutes, and
 # no genuine improvement suggestion needs more than this to name its theme.

@@ -455,6 +455,18 @@ def test_themes_chart(figs):
         charts.themes_chart(themes_table().assign(share=lambda d: d["share"] * 100), "T", SOURCE)
 
 
+def test_themes_chart_puts_nothing_to_improve_apart():
+    """"Niets te verbeteren" is no improvement point: the text says it apart, and the chart
+    ranked it among the improvement points (second in vorming 2022)."""
+    table = pd.concat([themes_table(), pd.DataFrame([{"theme": "niets", "label": "Niets te verbeteren", "n": 15,
+                                                      "share": 0.30, "lo": 0.19, "hi": 0.44}])], ignore_index=True)
+    fig = charts.themes_chart(table, "Wat kan beter?", SOURCE)
+    b = bars(fig)
+    assert sorted(b, key=lambda g: b[g].get_y()) == ["bar:uitleg", "bar:wachttijd", "bar:taal", "bar:niets",
+                                                      "bar:ongecodeerd"]
+    assert b["bar:niets"].get_facecolor()[:3] == pytest.approx(to_rgb(charts.NO_DATA))
+
+
 def test_every_bar_has_a_value_label(figs):
     for name in ("aspects", "breakdown", "themes", "nps", "distribution"):
         fig = figs[name]

@@ -94,3 +94,27 @@ def test_provenance_and_cache_name_both_same_named_exports(tmp_path):
     assert sorted(saved["inputs"]) == ["feb/Vorming.csv", "jan/Vorming.csv"]
     res = compute(params, harmonised=prepare(params, root=tmp_path / "cache"))
     assert [i["file"] for i in res.provenance["inputs"]] == ["jan/Vorming.csv", "feb/Vorming.csv"]
+
+
+def test_compute_hashes_each_input_once(monkeypatch, tmp_path):
+    """The provenance's hashes come from prepare(), which hashed the inputs for its cache
+    key: hashing every export again (it was, twice per compute) is repeated I/O."""
+    from collections import Counter
+
+    from agii_analysis import prepare
+    from agii_analysis.params import PARAMS_DIR
+    from agii_analysis.results import compute
+
+    monkeypatch.setattr(prepare, "PROCESSED_DIR", tmp_path / "processed")
+    seen = Counter()
+    real = prepare.file_sha256
+
+    def counted(path):
+        seen[str(path)] += 1
+        return real(path)
+    monkeypatch.setattr(prepare, "file_sha256", counted)
+    params = load_params(PARAMS_DIR / "2022" / "vorming.yaml")
+    res = compute(params)
+    mine = [str(i.file) for i in params.inputs]
+    assert [seen[f] for f in mine] == [1, 1], seen
+    assert [i["sha256"] for i in res.provenance["inputs"]] == [real(f) for f in mine]

@@ -331,7 +331,11 @@ def test_results_files_from_before_the_flags_are_refused(tmp_path, few_nps):
     path = tmp_path / "na_aanbod_mo_2022_resultaten.json"
     few_nps.to_json(path)
     assert Results.from_json(path).suppressed("nps")  # the round trip keeps the flag
-    path.write_text(path.read_text(encoding="utf-8").replace('"agii-results/3"', '"agii-results/1"'), encoding="utf-8")
+    from agii_analysis.results import SCHEMA
+
+    text = path.read_text(encoding="utf-8")
+    assert f'"{SCHEMA}"' in text
+    path.write_text(text.replace(f'"{SCHEMA}"', '"agii-results/1"'), encoding="utf-8")
     with pytest.raises(AgiiError, match=r"na_aanbod_mo_2022_resultaten.json: a results file of schema "
                                         r"'agii-results/1'.*agii run --force"):
         Results.from_json(path)
